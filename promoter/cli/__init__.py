@@ -1,0 +1,80 @@
+"""The command-line interface: click only. Every command is a thin call into the core.
+
+Heavy libraries (ruamel.yaml, jsonschema, GitPython) are imported inside the commands, so
+``promoter --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+
+import click
+
+from promoter import __version__
+from promoter.cli import status as status_cmd
+from promoter.cli import validate as validate_cmd
+from promoter.cli.options import DEBUG, debug_option
+from promoter.errors import ExitCode, PromoterError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="promoter")
+@debug_option
+def cli() -> None:
+    """Promote pinned image digests through GitOps environments, gated and audited in git.
+
+    The desired state of every environment lives in YAML files in a git repository
+    (environments/pipeline.yaml and environments/<env>.yaml). promoter reads them,
+    checks them, and shows what runs where.
+
+    \b
+    Examples:
+      promoter validate              # check every file, exit 1 on problems
+      promoter status                # apps × environments, pending promotions
+      promoter status -o json        # the same for bots
+      promoter --repo ../gitops status
+
+    Exit codes: 0 ok, 1 findings, 2 usage, 3 configuration, 4 git, 5 forge,
+    6 registry, 70 internal error, 130 interrupted. See README.md.
+    """
+
+
+cli.add_command(validate_cmd.validate)
+cli.add_command(status_cmd.status)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the CLI and exit with a documented code; the one place errors become exit codes."""
+    try:
+        code = cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="promoter",
+            standalone_mode=False,
+        )
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        sys.exit(ExitCode.INTERRUPTED)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(ExitCode.INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code)
+    except PromoterError as exc:
+        if DEBUG["on"]:
+            traceback.print_exc()
+        click.echo(f"error: {exc.render()}", err=True)
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # an unexpected error is a bug: say so briefly
+        if DEBUG["on"]:
+            traceback.print_exc()
+        else:
+            click.echo(
+                f"internal error: {type(exc).__name__}: {exc}. This is a bug in "
+                "promoter; re-run with --debug for the traceback and report it.",
+                err=True,
+            )
+        sys.exit(ExitCode.INTERNAL)
+    sys.exit(code if isinstance(code, int) else ExitCode.OK)

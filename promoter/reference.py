@@ -1,0 +1,111 @@
+"""Rules for what pins an artifact: names, image repositories and digests.
+
+Each ``explain_*`` function returns ``None`` for a good value, or a sentence saying what is
+wrong and how to fix it, so the same rule serves validation findings and refusals.
+"""
+
+from __future__ import annotations
+
+import re
+
+NAME_PATTERN = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"  # as written in the JSON Schemas
+NAME_RE = re.compile(NAME_PATTERN[:-1] + r"\Z")  # \Z: Python's $ would allow a final newline
+DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}\Z")
+_REPO_RE = re.compile(
+    r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\Z"
+)
+_HEX = set("0123456789abcdef")
+_LOOKS_LIKE_ALGO = re.compile(r"[a-z0-9]+[+._-]?[a-z0-9]*:")
+
+
+def is_name(value: str) -> bool:
+    """True for a safe identifier (a DNS label): the only names promoter turns into paths."""
+    return bool(NAME_RE.match(value))
+
+
+def explain_name(value: str, what: str = "name") -> str | None:
+    """Why ``value`` is not a safe identifier, or None."""
+    if is_name(value):
+        return None
+    if "/" in value or "\\" in value or value in (".", "..") or value.startswith("."):
+        problem = "is path-like"
+    elif value != value.lower():
+        problem = "has uppercase letters"
+    elif len(value) > 63:
+        problem = "is longer than 63 characters"
+    else:
+        problem = "is not a safe identifier"
+    return (
+        f"{what} {value!r} {problem}; use lowercase letters, digits and inner hyphens "
+        "(at most 63 characters), e.g. 'staging' or 'web-api'"
+    )
+
+
+def is_digest(value: str) -> bool:
+    """True for ``sha256:`` followed by 64 lowercase hex characters."""
+    return bool(DIGEST_RE.match(value))
+
+
+def explain_digest(value: object) -> str | None:
+    """Why ``value`` is not a well-formed immutable digest, or None."""
+    fix = (
+        "pin the immutable digest instead, e.g. from `skopeo inspect --format "
+        "'{{.Digest}}' docker://IMAGE:TAG` or `crane digest IMAGE:TAG`"
+    )
+    if not isinstance(value, str):
+        return (
+            f"digest {value!r} is a {type(value).__name__}, not a string; "
+            f"write sha256:<64 hex characters> ({fix})"
+        )
+    if is_digest(value):
+        return None
+    if not _LOOKS_LIKE_ALGO.match(value):
+        return f"digest {value!r} is a mutable tag, not a digest: {fix}"
+    algorithm, _, hexpart = value.partition(":")
+    if algorithm != "sha256":
+        return (
+            f"digest {value!r} uses algorithm {algorithm!r}; promoter pins sha256 "
+            "digests (sha256:<64 hex characters>)"
+        )
+    if hexpart != hexpart.lower() and set(hexpart.lower()) <= _HEX:
+        return f"digest {value!r} has uppercase hex; write it in lowercase"
+    bad = sorted(set(hexpart) - _HEX)
+    if bad:
+        return (
+            f"digest {value!r} has characters that are not hex ({''.join(bad)}); a digest "
+            "is sha256: followed by 64 characters 0-9 a-f"
+        )
+    return f"digest {value!r} has {len(hexpart)} hex characters, expected 64; copy the whole digest"
+
+
+def split_tag(image: str) -> tuple[str, str | None]:
+    """Split ``repo:tag`` (a port in the registry host is not a tag)."""
+    slash = image.rfind("/")
+    colon = image.rfind(":")
+    if colon > slash:
+        return image[:colon], image[colon + 1 :]
+    return image, None
+
+
+def explain_image(value: object) -> str | None:
+    """Why ``value`` is not a plain image repository (no tag, no digest), or None."""
+    if not isinstance(value, str):
+        return f"image {value!r} is not a string; write the repository, e.g. registry/team/web"
+    if "@" in value:
+        repo, _, digest = value.partition("@")
+        return (
+            f"image {value!r} embeds a digest; write `image: {repo}` and put "
+            f"`digest: {digest}` in the digest field"
+        )
+    repo, tag = split_tag(value)
+    if tag is not None:
+        return (
+            f"image {value!r} carries the mutable tag {tag!r}; write `image: {repo}` and "
+            "pin the artifact with `digest: sha256:...` instead"
+        )
+    if not _REPO_RE.match(value):
+        return (
+            f"image {value!r} is not a valid repository name (lowercase, e.g. "
+            "registry.example.com/team/web)"
+        )
+    return None

@@ -1,0 +1,173 @@
+"""The JSON Schemas of promoter's file formats, and schema findings with file locations.
+
+The schemas ship inside the wheel as ``promoter/schemas/``; in a source checkout they are
+read from the repository's top-level ``schemas/`` folder, which is their one source.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+from collections.abc import Mapping
+from importlib import resources
+from importlib.abc import Traversable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from promoter import reference
+from promoter.findings import Finding, at, path_text
+from promoter.yamlio import Document, KeyPath
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
+    from jsonschema.protocols import Validator
+
+SCHEMA_FILES = {
+    "Pipeline": "pipeline.schema.json",
+    "Environment": "environment.schema.json",
+    "ValidateReport": "validate-report.schema.json",
+    "StatusReport": "status-report.schema.json",
+}
+
+
+def schema_dir() -> Traversable:
+    """Where the schemas are: inside the installed package, else the source checkout."""
+    packaged = resources.files("promoter").joinpath("schemas")
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "schemas"
+
+
+@functools.cache
+def load_schema(kind: str) -> dict[str, Any]:
+    """The parsed JSON Schema for a file kind (see SCHEMA_FILES)."""
+    text = schema_dir().joinpath(SCHEMA_FILES[kind]).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@functools.cache
+def validator(kind: str) -> Validator:
+    """A draft 2020-12 validator for a file kind."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(load_schema(kind))
+
+
+def check(doc: Document, kind: str) -> list[Finding]:
+    """Validate ``doc`` against the schema of ``kind``; one finding per problem, located."""
+    findings: list[Finding] = []
+    for error in validator(kind).iter_errors(doc.data):
+        findings.extend(_translate(doc, error))
+    return findings
+
+
+def _source(doc: Document, path: KeyPath) -> str:
+    span = doc.values.get(path)
+    if span is None:
+        return ""
+    return doc.text[span.start : span.end]
+
+
+def _translate(doc: Document, error: ValidationError) -> list[Finding]:
+    path: KeyPath = tuple(error.absolute_path)
+    where = path_text(path)
+    last = path[-1] if path else None
+    kind = error.validator
+    instance: Any = error.instance
+    schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
+    constraint: Any = error.validator_value
+    if kind == "additionalProperties" and isinstance(instance, dict):
+        allowed = sorted(schema.get("properties", {}))
+        out = []
+        for extra in sorted(set(instance) - set(allowed)):
+            close = difflib.get_close_matches(extra, allowed, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(allowed)}"
+            if extra == "<<":
+                hint = "merge keys (<<) are not supported here; write the keys out"
+            out.append(
+                at(
+                    doc,
+                    (*path, extra),
+                    "unknown-key",
+                    f"unknown key {extra!r} in {where}; {hint}",
+                    key=True,
+                )
+            )
+        return out
+    if kind == "required":
+        missing = [name for name in constraint if name not in instance]
+        return [
+            at(doc, path, "missing-key", f"{where} is missing the required key {name!r}", key=True)
+            for name in missing
+        ]
+    if "propertyNames" in error.schema_path:
+        what = {"environments": "environment name", "artifacts": "app name"}.get(str(last), "name")
+        message = reference.explain_name(str(instance), what) or error.message
+        return [at(doc, (*path, str(instance)), "unsafe-name", message, key=True)]
+    if kind == "pattern":
+        if last == "digest":
+            message = reference.explain_digest(instance) or error.message
+            code = "mutable-tag" if "mutable tag" in message else "bad-digest"
+            return [at(doc, path, code, message)]
+        if last == "image":
+            message = reference.explain_image(instance) or error.message
+            code = "mutable-tag" if "mutable tag" in message else "bad-image"
+            return [at(doc, path, code, message)]
+        if schema.get("pattern") == reference.NAME_PATTERN:
+            message = reference.explain_name(str(instance), f"name in {where}") or error.message
+            return [at(doc, path, "unsafe-name", message)]
+        described = schema.get("description", "")
+        return [
+            at(doc, path, "bad-value", f"{where}: {instance!r} is not valid. {described}".strip())
+        ]
+    if kind == "type":
+        expected = constraint
+        got = type(instance).__name__ if instance is not None else "null"
+        names = {
+            "object": "a mapping",
+            "array": "a list",
+            "string": "a string",
+            "integer": "an integer",
+            "boolean": "true or false",
+            "number": "a number",
+        }
+        wanted = names.get(str(expected), str(expected))
+        if doc.data is None and not path:
+            return [
+                Finding(
+                    doc.name,
+                    1,
+                    1,
+                    "empty",
+                    "the file is empty; see README.md (File formats) for what it must hold",
+                )
+            ]
+        message = f"{where} must be {wanted}, not {got}"
+        if expected == "string" and isinstance(instance, int | float | bool):
+            message += f'; quote it: {last}: "{_source(doc, path)}"'
+        return [at(doc, path, "wrong-type", message)]
+    if kind == "const":
+        return [
+            at(
+                doc,
+                path,
+                "wrong-value",
+                f"{where} must be {constraint!r}, not {instance!r}",
+            )
+        ]
+    if kind == "enum":
+        options = ", ".join(str(v) for v in constraint)
+        return [at(doc, path, "wrong-value", f"{where} must be one of {options}; got {instance!r}")]
+    if kind == "oneOf" and last == "from":
+        return [
+            at(
+                doc,
+                path,
+                "wrong-type" if not isinstance(instance, str | list) else "bad-value",
+                f"{where} must be an environment name or a list of distinct names, "
+                f"not {instance!r}",
+            )
+        ]
+    return [at(doc, path, "schema", f"{where}: {error.message}")]

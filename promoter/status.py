@@ -1,0 +1,109 @@
+"""The apps × environments matrix: what runs where, and which promotions are waiting."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from promoter.errors import UsageError
+from promoter.model import Artifact, Snapshot
+
+CellState = Literal["current", "pending", "waiting"]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One app in one environment.
+
+    ``pending``: every source holds the digest ``offered``, which this environment lacks.
+    ``waiting``: the sources disagree (parallel testing not finished) and at least one of
+    them holds a digest this environment lacks. ``current``: nothing upstream is newer.
+    """
+
+    app: str
+    environment: str
+    artifact: Artifact | None
+    state: CellState
+    offered: Artifact | None = None
+    upstream: tuple[tuple[str, str | None], ...] = ()  # (source, its digest or None)
+
+    @property
+    def missing(self) -> bool:
+        """True when the environment does not deploy the app."""
+        return self.artifact is None
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """The matrix, rows by app and columns by environment (sources first)."""
+
+    environments: tuple[str, ...]
+    apps: tuple[str, ...]
+    cells: dict[tuple[str, str], Cell]
+
+    def cell(self, app: str, environment: str) -> Cell:
+        """The cell of one app in one environment."""
+        return self.cells[(app, environment)]
+
+    @property
+    def pending(self) -> tuple[Cell, ...]:
+        """Cells with a promotion ready to go, in table order."""
+        return tuple(
+            self.cells[(a, e)]
+            for a in self.apps
+            for e in self.environments
+            if self.cells[(a, e)].state == "pending"
+        )
+
+    @property
+    def waiting(self) -> tuple[Cell, ...]:
+        """Cells whose sources disagree, in table order."""
+        return tuple(
+            self.cells[(a, e)]
+            for a in self.apps
+            for e in self.environments
+            if self.cells[(a, e)].state == "waiting"
+        )
+
+
+def _pick(kind: str, wanted: Sequence[str], known: Sequence[str], where: str) -> tuple[str, ...]:
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        raise UsageError(
+            f"unknown {kind} {unknown[0]!r} (known: {', '.join(known)})",
+            file=where,
+            hint=f"Check the spelling of --{kind[:3]}",
+        )
+    return tuple(name for name in known if name in wanted) if wanted else tuple(known)
+
+
+def compute_status(
+    snapshot: Snapshot, environments: Sequence[str] = (), apps: Sequence[str] = ()
+) -> StatusReport:
+    """Build the status matrix, optionally limited to some environments and apps."""
+    pipeline = snapshot.pipeline
+    env_names = _pick("environment", environments, pipeline.order(), snapshot.pipeline_file)
+    app_names = _pick("app", apps, snapshot.apps, snapshot.pipeline_file)
+    cells: dict[tuple[str, str], Cell] = {}
+    for env_name in env_names:
+        sources = pipeline.environments[env_name].sources
+        artifacts = snapshot.states[env_name].artifacts
+        for app in app_names:
+            current = artifacts.get(app)
+            offers = [snapshot.states[s].artifacts.get(app) for s in sources]
+            have = current.digest if current else None
+            newer = [o for o in offers if o is not None and o.digest != have]
+            state: CellState = "current"
+            offered = None
+            if newer:
+                digests = {o.digest if o else None for o in offers}
+                if len(digests) == 1:
+                    state, offered = "pending", newer[0]
+                else:
+                    state = "waiting"
+            upstream = tuple(
+                (s, o.digest if o else None) for s, o in zip(sources, offers, strict=True)
+            )
+            cells[(app, env_name)] = Cell(app, env_name, current, state, offered, upstream)
+    return StatusReport(env_names, app_names, cells)

@@ -1,0 +1,481 @@
+"""Schema and semantic checks over a GitOps repository, and loading it as a Snapshot.
+
+Every check adds findings instead of stopping, so one run reports every problem. A
+Snapshot is only built from a repository without findings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from promoter import reference, schemas
+from promoter.errors import ConfigError, PromoterError, UsageError
+from promoter.findings import Finding, at, path_text
+from promoter.layout import Layout
+from promoter.model import Snapshot, pipeline_from_data, state_from_data
+from promoter.yamlio import Document, KeyPath, load
+
+KINDS = ("Pipeline", "Environment")
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """The result of checking files: findings, the files read, and a Snapshot when clean."""
+
+    findings: tuple[Finding, ...]
+    files: tuple[str, ...]
+    snapshot: Snapshot | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was found."""
+        return not self.findings
+
+
+def load_snapshot(layout: Layout) -> Snapshot:
+    """Load and check the repository; raise ConfigError naming the first problems if any."""
+    result = inspect(layout)
+    if result.snapshot is not None:
+        return result.snapshot
+    first = result.findings[0]
+    more = len(result.findings) - 1
+    tail = f" (and {more} more problem{'s' * (more != 1)})" if more else ""
+    raise ConfigError(
+        f"{first.message}{tail}",
+        file=first.file,
+        line=first.line,
+        column=first.column,
+        hint="Run `promoter validate` for the full list",
+    )
+
+
+def _read(path: Path, name: str, findings: list[Finding]) -> Document | None:
+    try:
+        return load(path, name)
+    except PromoterError as exc:
+        findings.append(
+            Finding(exc.file or name, exc.line or 1, exc.column or 1, "yaml", exc.detail())
+        )
+        return None
+
+
+def _add(findings: list[Finding], new: Iterable[Finding]) -> None:
+    """Append findings, dropping exact repeats (a schema and a semantic rule may agree)."""
+    seen = {(f.file, f.line, f.column, f.message) for f in findings}
+    for finding in new:
+        key = (finding.file, finding.line, finding.column, finding.message)
+        if key not in seen:
+            seen.add(key)
+            findings.append(finding)
+
+
+def inspect(layout: Layout) -> Inspection:
+    """Check the pipeline, every environment file, and how they fit together."""
+    findings: list[Finding] = []
+    pipe_name = layout.display(layout.pipeline_file)
+    pdoc = _read(layout.pipeline_file, pipe_name, findings)
+    files = [pipe_name]
+    envs: Mapping[str, Any] = {}
+    pipeline_ok = False
+    if pdoc is not None:
+        schema_findings = schemas.check(pdoc, "Pipeline")
+        _add(findings, schema_findings)
+        _add(findings, pipeline_semantics(pdoc, layout.pipeline_file.stem))
+        if isinstance(pdoc.data, dict) and isinstance(pdoc.data.get("environments"), dict):
+            envs = pdoc.data["environments"]
+        pipeline_ok = not findings
+
+    docs: dict[str, Document] = {}
+    on_disk: set[str] = set()
+    for path in layout.env_files():
+        name = layout.display(path)
+        files.append(name)
+        stem = path.stem
+        doc = _read(path, name, findings)
+        if path.suffix == ".yml":
+            findings.append(
+                Finding(
+                    name,
+                    1,
+                    1,
+                    "file-name",
+                    f"environment files end in .yaml; rename {path.name} to {stem}.yaml",
+                )
+            )
+            continue
+        on_disk.add(stem)
+        if stem not in envs and pdoc is not None:
+            findings.append(
+                Finding(
+                    name,
+                    1,
+                    1,
+                    "not-in-pipeline",
+                    f"{path.name} is not an environment of {pipe_name}; add "
+                    f"{stem!r} under `environments:` there, or delete the file",
+                )
+            )
+        if doc is None:
+            continue
+        _add(findings, check_document(doc, "Environment"))
+        docs[stem] = doc
+    if pdoc is not None:
+        for env in envs:
+            if reference.is_name(env) and env not in on_disk:
+                findings.append(
+                    at(
+                        pdoc,
+                        ("environments", env),
+                        "missing-file",
+                        f"environment {env!r} has no file "
+                        f"{layout.display(layout.env_dir / (env + '.yaml'))}; "
+                        "create it (kind: Environment) or remove the environment",
+                        key=True,
+                    )
+                )
+    if pipeline_ok and not findings:
+        assert pdoc is not None
+        snapshot = Snapshot(
+            pipe_name,
+            pipeline_from_data(pdoc.data),
+            {env: state_from_data(env, docs[env].name, docs[env].data) for env in envs},
+        )
+        _add(findings, cross_file(snapshot, docs))
+        if not findings:
+            return Inspection((), tuple(files), snapshot)
+    return Inspection(tuple(sorted(findings)), tuple(files))
+
+
+def inspect_paths(paths: Iterable[Path], pipeline_name: str, root: Path) -> Inspection:
+    """Check the named files and folders; a folder with a pipeline file is checked whole."""
+    findings: list[Finding] = []
+    files: list[str] = []
+    groups: list[Path] = []
+    singles: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise UsageError(
+                f"no such file or directory: {path}",
+                hint="Name existing files or folders to validate",
+            )
+        folder = path if path.is_dir() else path.parent
+        if (folder / pipeline_name).is_file():
+            if folder.resolve() not in groups:
+                groups.append(folder.resolve())
+        elif path.is_dir():
+            singles.extend(
+                sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+            )
+        else:
+            singles.append(path)
+    for folder in groups:
+        result = inspect(Layout(root, folder / pipeline_name))
+        findings.extend(result.findings)
+        files.extend(result.files)
+    for path in singles:
+        name = _display(path, root)
+        files.append(name)
+        doc = _read(path, name, findings)
+        if doc is None:
+            continue
+        kind = doc.data.get("kind") if isinstance(doc.data, dict) else None
+        if kind not in KINDS:
+            findings.append(
+                at(
+                    doc,
+                    ("kind",),
+                    "unknown-kind",
+                    f"kind {kind!r} is not a promoter file kind; expected {' or '.join(KINDS)}",
+                )
+            )
+            continue
+        _add(findings, check_document(doc, kind))
+        if kind == "Pipeline":
+            _add(findings, pipeline_semantics(doc, path.stem))
+    return Inspection(tuple(sorted(set(findings))), tuple(files))
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def check_document(doc: Document, kind: str) -> list[Finding]:
+    """Schema findings for one file, plus the per-file rules the schema cannot express."""
+    findings = schemas.check(doc, kind)
+    if kind == "Environment":
+        _add(findings, artifact_semantics(doc))
+    return findings
+
+
+def artifact_semantics(doc: Document) -> list[Finding]:
+    """Names, images and digests, checked exactly (schema patterns allow a final newline)."""
+    findings: list[Finding] = []
+    artifacts = doc.data.get("artifacts") if isinstance(doc.data, dict) else None
+    if not isinstance(artifacts, dict):
+        return findings
+    for app, spec in artifacts.items():
+        problem = reference.explain_name(app, "app name")
+        if problem:
+            findings.append(at(doc, ("artifacts", app), "unsafe-name", problem, key=True))
+        if not isinstance(spec, dict):
+            continue
+        if "digest" in spec:
+            problem = reference.explain_digest(spec["digest"])
+            if problem:
+                code = "mutable-tag" if "mutable tag" in problem else "bad-digest"
+                findings.append(at(doc, ("artifacts", app, "digest"), code, problem))
+        if "image" in spec:
+            problem = reference.explain_image(spec["image"])
+            if problem:
+                code = "mutable-tag" if "mutable tag" in problem else "bad-image"
+                findings.append(at(doc, ("artifacts", app, "image"), code, problem))
+    return findings
+
+
+def pipeline_semantics(doc: Document, reserved: str) -> list[Finding]:
+    """Graph and gate rules for a pipeline file (tolerant of schema-invalid shapes)."""
+    findings: list[Finding] = []
+    envs = doc.data.get("environments") if isinstance(doc.data, dict) else None
+    if not isinstance(envs, dict):
+        return findings
+    graph: dict[str, list[str]] = {}
+    for name, spec in envs.items():
+        problem = reference.explain_name(name, "environment name")
+        if problem:
+            findings.append(at(doc, ("environments", name), "unsafe-name", problem, key=True))
+        if name == reserved:
+            findings.append(
+                at(
+                    doc,
+                    ("environments", name),
+                    "reserved-name",
+                    f"environment name {name!r} is taken by the pipeline file "
+                    f"{reserved}.yaml; rename the environment",
+                    key=True,
+                )
+            )
+        if not isinstance(spec, dict):
+            continue
+        raw = spec.get("from", [])
+        sources = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []
+        graph[name] = []
+        for index, source in enumerate(sources):
+            where: KeyPath = ("environments", name, "from") + (
+                () if isinstance(raw, str) else (index,)
+            )
+            if not isinstance(source, str):
+                continue
+            if source == name:
+                findings.append(
+                    at(
+                        doc,
+                        where,
+                        "self-source",
+                        f"environment {name!r} promotes from itself; name the "
+                        "environment before it in `from`",
+                    )
+                )
+            elif source not in envs:
+                known = ", ".join(envs)
+                findings.append(
+                    at(
+                        doc,
+                        where,
+                        "unknown-environment",
+                        f"environment {name!r} promotes from {source!r}, which is "
+                        f"not in the pipeline (known: {known})",
+                    )
+                )
+            else:
+                graph[name].append(source)
+        for gate_key in ("gates", "hotfixGates", "rollbackGates"):
+            gates = spec.get(gate_key)
+            if isinstance(gates, dict):
+                findings.extend(gate_semantics(doc, ("environments", name, gate_key), gates))
+    findings.extend(_cycles(doc, graph))
+    return findings
+
+
+def _cycles(doc: Document, graph: Mapping[str, list[str]]) -> list[Finding]:
+    """One finding per cycle in the `from` graph, at the `from` of its first member."""
+    findings = []
+    state: dict[str, int] = {}  # 1: on the current path, 2: finished
+    reported: set[frozenset[str]] = set()
+    for start in graph:
+        if state.get(start):
+            continue
+        stack: list[tuple[str, int]] = [(start, 0)]
+        path: list[str] = [start]
+        state[start] = 1
+        while stack:
+            node, index = stack[-1]
+            sources = graph.get(node, [])
+            if index == len(sources):
+                stack.pop()
+                path.pop()
+                state[node] = 2
+                continue
+            stack[-1] = (node, index + 1)
+            nxt = sources[index]
+            if state.get(nxt) == 1:
+                cycle = path[path.index(nxt) :]
+                if frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
+                    # path runs target -> source; show it the way promotions flow
+                    chain = " → ".join(reversed([*cycle, nxt]))
+                    findings.append(
+                        at(
+                            doc,
+                            ("environments", cycle[0], "from"),
+                            "cycle",
+                            f"environments form a cycle: {chain}; promotions must "
+                            "flow one way, so remove one of these `from` links",
+                        )
+                    )
+            elif not state.get(nxt):
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append((nxt, 0))
+    return findings
+
+
+def _instant(text: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def gate_semantics(doc: Document, base: KeyPath, gates: Mapping[str, Any]) -> list[Finding]:
+    """Rules for one gate set that a schema cannot express."""
+    findings: list[Finding] = []
+    approvals = gates.get("approvals")
+    if isinstance(approvals, dict):
+        allowed, required = approvals.get("from"), approvals.get("required")
+        if (
+            isinstance(allowed, list)
+            and isinstance(required, int)
+            and allowed
+            and required > len(allowed)
+        ):
+            findings.append(
+                at(
+                    doc,
+                    (*base, "approvals", "required"),
+                    "approvals",
+                    f"{required} approvals are required but only {len(allowed)} "
+                    "identities may approve; lower `required` or add approvers",
+                )
+            )
+    window = gates.get("window")
+    if not isinstance(window, dict):
+        return findings
+    timezone = window.get("timezone")
+    if isinstance(timezone, str):
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(timezone)
+        except (ValueError, KeyError, OSError):
+            findings.append(
+                at(
+                    doc,
+                    (*base, "window", "timezone"),
+                    "timezone",
+                    f"unknown time zone {timezone!r}; use an IANA name such as "
+                    "'UTC' or 'Europe/Berlin'",
+                )
+            )
+    for index, allow in enumerate(window.get("allow") or []):
+        if (
+            isinstance(allow, dict)
+            and isinstance(allow.get("start"), str)
+            and isinstance(allow.get("end"), str)
+            and allow["start"] >= allow["end"]
+        ):
+            findings.append(
+                at(
+                    doc,
+                    (*base, "window", "allow", index, "end"),
+                    "window",
+                    f"window ends ({allow['end']}) before it starts "
+                    f"({allow['start']}); for a range across midnight write two "
+                    "ranges",
+                )
+            )
+    for index, freeze in enumerate(window.get("freeze") or []):
+        if not isinstance(freeze, dict):
+            continue
+        for key in ("start", "end"):
+            if isinstance(freeze.get(key), str) and _instant(freeze[key]) is None:
+                findings.append(
+                    at(
+                        doc,
+                        (*base, "window", "freeze", index, key),
+                        "window",
+                        f"{path_text((*base, 'window', 'freeze', index, key))} "
+                        f"{freeze[key]!r} is not a valid date or time",
+                    )
+                )
+        start, end = _instant(str(freeze.get("start"))), _instant(str(freeze.get("end")))
+        if start and end and (start.tzinfo is None) == (end.tzinfo is None) and start >= end:
+            findings.append(
+                at(
+                    doc,
+                    (*base, "window", "freeze", index, "end"),
+                    "window",
+                    "freeze ends before it starts; swap start and end",
+                )
+            )
+    return findings
+
+
+def cross_file(snapshot: Snapshot, docs: Mapping[str, Document]) -> list[Finding]:
+    """Rules across environments: apps arrive only through sources, one image per app."""
+    findings: list[Finding] = []
+    pipeline = snapshot.pipeline
+    for env_name in pipeline.order():
+        env = pipeline.environments[env_name]
+        state = snapshot.states[env_name]
+        doc = docs[env_name]
+        for app in state.artifacts:
+            for source in env.sources:
+                if app not in snapshot.states[source].artifacts:
+                    findings.append(
+                        at(
+                            doc,
+                            ("artifacts", app),
+                            "app-not-upstream",
+                            f"app {app!r} is in {env_name} but not in its source {source}: an "
+                            f"app reaches {env_name} only through {source} (skipped "
+                            f"environment); add it to {source} first or remove it here",
+                            key=True,
+                        )
+                    )
+    for app in snapshot.apps:
+        reference_env = None
+        for env_name in pipeline.order():
+            artifact = snapshot.states[env_name].artifacts.get(app)
+            if artifact is None:
+                continue
+            if reference_env is None:
+                reference_env = (env_name, artifact.image)
+            elif artifact.image != reference_env[1]:
+                findings.append(
+                    at(
+                        docs[env_name],
+                        ("artifacts", app, "image"),
+                        "image-mismatch",
+                        f"app {app!r} uses image {artifact.image} here but {reference_env[1]} "
+                        f"in {reference_env[0]}: one artifact must flow through every "
+                        "environment (an environment-specific build?); use the same image",
+                    )
+                )
+    return findings

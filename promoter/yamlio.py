@@ -1,0 +1,549 @@
+"""Safe, located YAML loading and byte-exact scalar edits.
+
+Loading walks ruamel.yaml's event stream (its C parser when available) and builds plain
+JSON-like data together with the exact location of every key and value. Walking events
+instead of composing nodes keeps memory and time bounded: depth, the expanded node count
+(which defeats alias bombs) and file size are all capped before anything is built, and
+no recursion happens on hostile nesting.
+
+Editing never regenerates a document. ruamel.yaml's parser tells us exactly which
+characters hold the scalar to change; only those characters are replaced, in the same
+quoting style, and the result is parsed again to prove that exactly the intended values
+changed. Comments, key order, quoting, indentation, blank lines, document markers, CRLF
+line endings and a missing final newline therefore survive by construction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from promoter.errors import ConfigError
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_NODES = 1_000_000  # counted with aliases expanded, so a "billion laughs" stops early
+
+Scalar = str | int | float | bool | None
+KeyPath = tuple[str | int, ...]
+
+_YAML = "tag:yaml.org,2002:"
+_NULL = re.compile(r"(?:null|Null|NULL|~|)\Z")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT10 = re.compile(r"[-+]?[0-9]+\Z")
+_INT8 = re.compile(r"0o[0-7]+\Z")
+_INT16 = re.compile(r"0x[0-9a-fA-F]+\Z")
+_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
+_INF = re.compile(r"[-+]?\.(?:inf|Inf|INF)\Z")
+_NAN = re.compile(r"\.(?:nan|NaN|NAN)\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where a key or value stands: 1-based line and column, and 0-based character offsets."""
+
+    line: int
+    column: int
+    start: int
+    end: int
+    style: str | None = None  # scalars: "" plain, "'", '"', "|", ">"; collections: None
+    prefixed: bool = False  # the scalar carries an anchor or a tag before its text
+
+
+@dataclass(frozen=True)
+class Document:
+    """A loaded YAML file: its text, plain data, and where every key and value stands."""
+
+    name: str
+    text: str
+    data: Any
+    values: Mapping[KeyPath, Span]
+    keys: Mapping[KeyPath, Span]
+
+    def locate(self, path: KeyPath, *, key: bool = False) -> Span | None:
+        """The span of ``path`` (its key with ``key=True``), else of its nearest ancestor."""
+        probe = tuple(path)
+        while True:
+            table = self.keys if key and probe else self.values
+            span = table.get(probe)
+            if span is not None:
+                return span
+            if not probe:
+                return None
+            probe = probe[:-1]
+            key = False
+
+
+def _error(
+    name: str, message: str, hint: str, line: int | None = None, column: int | None = None
+) -> ConfigError:
+    return ConfigError(message, file=name, line=line, column=column, hint=hint)
+
+
+def read_text(path: Path, name: str | None = None) -> str:
+    """Read a YAML file as UTF-8 text, refusing oversized, non-UTF-8 and BOM-marked files."""
+    display = name or str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise _error(
+                display,
+                f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit",
+                "Split it, or check that it is the file you meant",
+            )
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(
+            "file not found",
+            file=display,
+            hint="Create it, or point --repo at the right repository",
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(
+            "is a directory, not a YAML file", file=display, hint="Name a file"
+        ) from None
+    except PermissionError:
+        raise ConfigError(
+            "permission denied", file=display, hint="Make the file readable by this user"
+        ) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise _error(
+            display,
+            f"file is over the {MAX_FILE_BYTES}-byte limit",
+            "Split it, or check that it is the file you meant",
+        )
+    return decode(raw, display)
+
+
+def decode(raw: bytes, name: str) -> str:
+    """Decode strict UTF-8 without a byte order mark, naming the line of a bad byte."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise _error(
+            name,
+            "file starts with a UTF-8 byte order mark (BOM)",
+            "Save it as UTF-8 without BOM (for example: sed -i '1s/^\\xEF\\xBB\\xBF//' FILE)",
+            1,
+            1,
+        )
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _error(name, "file is UTF-16 encoded", "Save it as UTF-8", 1, 1)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise _error(
+            name,
+            f"byte 0x{raw[exc.start]:02x} is not valid UTF-8",
+            "Save the file as UTF-8",
+            line,
+            column,
+        ) from None
+
+
+def load(path: Path, name: str | None = None) -> Document:
+    """Load one YAML file safely, with locations; raise ConfigError naming file and line."""
+    display = name or str(path)
+    return loads(read_text(path, display), display)
+
+
+def loads(text: str, name: str) -> Document:
+    """Parse YAML text (one document) into a located Document."""
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        return _Builder(name, text).run()
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or "invalid YAML"
+        if exc.context:
+            problem = f"{problem} ({exc.context})"
+        raise _error(
+            name,
+            f"invalid YAML: {problem}",
+            "Fix the syntax at that position (a YAML linter such as yamllint helps)",
+            mark.line + 1 if mark else None,
+            mark.column + 1 if mark else None,
+        ) from None
+    except YAMLError as exc:
+        raise _error(name, f"invalid YAML: {exc}", "Fix the syntax") from None
+
+
+def _events(text: str) -> Iterator[Any]:
+    from ruamel.yaml import YAML
+
+    # typ="safe" with pure=False selects the C parser when ruamel.yaml.clib is installed.
+    return iter(YAML(typ="safe", pure=False).parse(text))
+
+
+class _Frame:
+    __slots__ = ("anchor", "container", "key", "key_span", "path", "size")
+
+    def __init__(
+        self, container: dict[str, Any] | list[Any], path: KeyPath, anchor: str | None
+    ) -> None:
+        self.container = container
+        self.path = path
+        self.anchor = anchor
+        self.key: str | None = None
+        self.key_span: Span | None = None
+        self.size = 1
+
+
+class _Builder:
+    """Turns an event stream into data plus spans, enforcing every safety limit."""
+
+    def __init__(self, name: str, text: str) -> None:
+        self.name = name
+        self.text = text
+        self.values: dict[KeyPath, Span] = {}
+        self.keys: dict[KeyPath, Span] = {}
+        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.open_anchors: set[str] = set()
+        self.stack: list[_Frame] = []
+        self.nodes = 0
+        self.documents = 0
+        self.root: Any = None
+
+    def fail(self, event: Any, message: str, hint: str) -> ConfigError:
+        mark = event.start_mark
+        return _error(self.name, message, hint, mark.line + 1, mark.column + 1)
+
+    def run(self) -> Document:
+        from ruamel.yaml import events as ev
+
+        for event in _events(self.text):
+            kind = type(event)
+            if kind is ev.ScalarEvent:
+                self.scalar(event)
+            elif kind is ev.MappingStartEvent or kind is ev.SequenceStartEvent:
+                self.start(event, {} if kind is ev.MappingStartEvent else [])
+            elif kind is ev.MappingEndEvent or kind is ev.SequenceEndEvent:
+                self.end(event)
+            elif kind is ev.AliasEvent:
+                self.alias(event)
+            elif kind is ev.DocumentStartEvent:
+                self.documents += 1
+                if self.documents > 1:
+                    raise self.fail(
+                        event,
+                        "a second YAML document starts here",
+                        "promoter files hold exactly one document; remove the "
+                        "extra '---' or split the file",
+                    )
+        return Document(self.name, self.text, self.root, self.values, self.keys)
+
+    def count(self, event: Any, size: int) -> None:
+        self.nodes += size
+        if self.nodes > MAX_NODES:
+            raise self.fail(
+                event,
+                f"document expands to more than {MAX_NODES} nodes",
+                "This looks like an alias bomb or a generated file; remove the "
+                "repeated aliases (*name)",
+            )
+
+    def span(self, event: Any, style: str | None = None, prefixed: bool = False) -> Span:
+        start, end = event.start_mark, event.end_mark
+        return Span(start.line + 1, start.column + 1, start.index, end.index, style, prefixed)
+
+    def place(self, event: Any, value: Any, span: Span, size: int) -> KeyPath | None:
+        """Attach a value to the open collection; return its path, or None for a mapping key."""
+        if not self.stack:
+            self.root = value
+            self.values[()] = span
+            return ()
+        top = self.stack[-1]
+        container = top.container
+        if isinstance(container, dict):
+            if top.key is None:
+                if not isinstance(value, str):
+                    raise self.fail(
+                        event, "mapping keys must be plain scalars", "Use a simple name as the key"
+                    )
+                if value in container:
+                    first = self.keys[(*top.path, value)]
+                    raise self.fail(
+                        event,
+                        f"duplicate key {value!r} (first defined on line {first.line})",
+                        "Remove one of the two entries",
+                    )
+                top.key, top.key_span = value, span
+                return None
+            path = (*top.path, top.key)
+            assert top.key_span is not None
+            self.keys[path] = top.key_span
+            container[top.key] = value
+            top.key = None
+        else:
+            path = (*top.path, len(container))
+            container.append(value)
+        self.values[path] = span
+        top.size += size
+        return path
+
+    def scalar(self, event: Any) -> None:
+        self.count(event, 1)
+        top = self.stack[-1] if self.stack else None
+        is_key = top is not None and isinstance(top.container, dict) and top.key is None
+        prefixed = bool(event.anchor) or (event.tag is not None and event.tag != "!")
+        span = self.span(event, event.style or "", prefixed)
+        value: Any = event.value if is_key else self.resolve(event)
+        self.place(event, value, span, 1)
+        if event.anchor:
+            self.anchors[event.anchor] = (value, 1)
+
+    def resolve(self, event: Any) -> Scalar:
+        tag, text, plain = event.tag, event.value, not event.style
+        if tag is None and plain:
+            return resolve_plain(text)
+        if tag is None or tag == "!" or tag == _YAML + "str":
+            return str(text)
+        converters = {"int": _INT10, "float": _FLOAT, "bool": None, "null": _NULL}
+        short = tag[len(_YAML) :] if tag.startswith(_YAML) else None
+        if short in converters:
+            value = resolve_plain(text)
+            expected: dict[str, tuple[type, ...]] = {
+                "int": (int,),
+                "float": (int, float),
+                "bool": (bool,),
+                "null": (type(None),),
+            }
+            if isinstance(value, expected[short]) and not (
+                short != "bool" and isinstance(value, bool)
+            ):
+                return float(value) if short == "float" else value  # type: ignore[arg-type]
+            raise self.fail(
+                event, f"{text!r} is not a valid !!{short}", "Remove the tag or fix the value"
+            )
+        raise self.fail(
+            event, f"unsupported YAML tag {tag!r}", "promoter files use plain YAML: remove the tag"
+        )
+
+    def start(self, event: Any, container: dict[str, Any] | list[Any]) -> None:
+        self.count(event, 1)
+        if event.tag not in (None, "!", _YAML + "map", _YAML + "seq"):
+            raise self.fail(
+                event,
+                f"unsupported YAML tag {event.tag!r}",
+                "promoter files use plain YAML: remove the tag",
+            )
+        if self.stack and isinstance(self.stack[-1].container, dict) and self.stack[-1].key is None:
+            raise self.fail(
+                event, "mapping keys must be plain scalars", "Use a simple name as the key"
+            )
+        if len(self.stack) >= MAX_DEPTH:
+            raise self.fail(
+                event,
+                f"nesting deeper than {MAX_DEPTH} levels",
+                "Flatten the structure; promoter files are shallow",
+            )
+        path = self.place(event, container, self.span(event), 0)
+        assert path is not None  # a collection key was refused above
+        self.stack.append(_Frame(container, path, event.anchor))
+        if event.anchor:
+            self.open_anchors.add(event.anchor)
+
+    def end(self, event: Any) -> None:
+        frame = self.stack.pop()
+        if frame.anchor:
+            self.open_anchors.discard(frame.anchor)
+            self.anchors[frame.anchor] = (frame.container, frame.size)
+        if self.stack:
+            self.stack[-1].size += frame.size
+
+    def alias(self, event: Any) -> None:
+        name = event.anchor
+        if name in self.open_anchors:
+            raise self.fail(
+                event,
+                f"alias *{name} refers to the collection that contains it",
+                "Recursive structures are not allowed; remove the alias",
+            )
+        if name not in self.anchors:
+            raise self.fail(
+                event,
+                f"alias *{name} has no anchor &{name} before it",
+                "Define the anchor first or remove the alias",
+            )
+        value, size = self.anchors[name]
+        self.count(event, size)
+        self.place(event, value, self.span(event, None), size)
+
+
+def resolve_plain(text: str) -> Scalar:
+    """Resolve a plain scalar with the YAML 1.2 core schema."""
+    if _NULL.match(text):
+        return None
+    if text in _BOOL:
+        return _BOOL[text]
+    if _INT10.match(text):
+        return int(text)
+    if _INT8.match(text):
+        return int(text[2:], 8)
+    if _INT16.match(text):
+        return int(text[2:], 16)
+    if _FLOAT.match(text):
+        return float(text)
+    if _INF.match(text):
+        return -math.inf if text.startswith("-") else math.inf
+    if _NAN.match(text):
+        return math.nan
+    return text
+
+
+# ---------------------------------------------------------------------------------------
+# Editing
+# ---------------------------------------------------------------------------------------
+
+_PLAIN_FIRST_FORBIDDEN = set("-?:,[]{}#&*!|>'\"%@`")
+
+
+def _plain_ok(value: str) -> bool:
+    """True when ``value`` can be written as a plain scalar and read back as the same string."""
+    if not value or value != value.strip() or "\n" in value or "\r" in value:
+        return False
+    if value[0] in _PLAIN_FIRST_FORBIDDEN and not (
+        value[0] in "-?:" and len(value) > 1 and not value[1].isspace()
+    ):
+        return False
+    if ": " in value or " #" in value or value.endswith(":") or "\t" in value:
+        return False
+    if any(ch in value for ch in ",[]{}"):  # unsafe inside flow collections
+        return False
+    return resolve_plain(value) == value and isinstance(resolve_plain(value), str)
+
+
+def render_scalar(value: Scalar, style: str) -> str:
+    """Render ``value`` as YAML in the given quoting style, falling back to a safe one."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    if style == '"':
+        return json.dumps(value, ensure_ascii=False)
+    if style == "'" or not _plain_ok(value):
+        if "\n" in value or "\r" in value:
+            return json.dumps(value, ensure_ascii=False)
+        return "'" + value.replace("'", "''") + "'"
+    return value
+
+
+def _path_text(path: KeyPath) -> str:
+    return ".".join(str(part) for part in path) or "(document)"
+
+
+def _value_at(data: Any, path: KeyPath) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+def set_scalars(doc: Document, changes: Mapping[KeyPath, Scalar]) -> str:
+    """Return ``doc.text`` with each existing scalar at a path replaced; nothing else changes."""
+    edits: list[tuple[int, int, str]] = []
+    for path, value in changes.items():
+        span = doc.values.get(tuple(path))
+        where = _path_text(path)
+        if span is None:
+            raise ConfigError(
+                f"no value at {where}",
+                file=doc.name,
+                hint="Add the key by hand first; promoter only changes existing values",
+            )
+        if span.style is None:
+            raise ConfigError(
+                f"the value at {where} is a collection or an alias, not a scalar",
+                file=doc.name,
+                line=span.line,
+                column=span.column,
+                hint="Point at a scalar value",
+            )
+        if span.style in ("|", ">"):
+            raise ConfigError(
+                f"the value at {where} is a block scalar",
+                file=doc.name,
+                line=span.line,
+                column=span.column,
+                hint="Write it as a single-line scalar first",
+            )
+        start = span.start
+        if span.prefixed:
+            start = _skip_properties(doc.text, start, span.end)
+        new = render_scalar(value, span.style)
+        if start == span.end and start > 0 and doc.text[start - 1] == ":":
+            new = " " + new  # "key:" with no value at all
+        edits.append((start, span.end, new))
+    text = doc.text
+    for start, end, new in sorted(edits, reverse=True):
+        text = text[:start] + new + text[end:]
+    _verify(doc, changes, text)
+    return text
+
+
+def _skip_properties(text: str, start: int, end: int) -> int:
+    """Skip a scalar's anchor (&a) and tag (!t) so that only its text is replaced."""
+    pos = start
+    while pos < end and text[pos] in "&!":
+        while pos < end and not text[pos].isspace():
+            pos += 1
+        while pos < end and text[pos].isspace():
+            pos += 1
+    return pos
+
+
+def _verify(doc: Document, changes: Mapping[KeyPath, Scalar], text: str) -> None:
+    """Parse the edited text and prove that exactly the intended values changed."""
+    expected = json.loads(json.dumps(doc.data))
+    for path, value in changes.items():
+        parent = _value_at(expected, tuple(path)[:-1])
+        parent[path[-1]] = value
+    after = loads(text, doc.name).data
+    if json.dumps(after, sort_keys=True) != json.dumps(expected, sort_keys=True):
+        raise ConfigError(
+            "editing would change more than the intended values (an alias shares one of them?)",
+            file=doc.name,
+            hint="Edit this file by hand; nothing was written",
+        )
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temp file and a rename: readers never see half."""
+    directory = path.parent
+    mode = None
+    with contextlib.suppress(FileNotFoundError):
+        mode = path.stat().st_mode & 0o7777
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is not None:
+            tmp.chmod(mode)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def update_file(path: Path, changes: Mapping[KeyPath, Scalar], name: str | None = None) -> bool:
+    """Set scalars in a YAML file in place, atomically; return whether the file changed."""
+    doc = load(path, name)
+    text = set_scalars(doc, changes)
+    if text == doc.text:
+        return False
+    write_atomic(path, text)
+    return True

@@ -37,8 +37,10 @@ class PromoterError(Exception):
         line: int | None = None,
         column: int | None = None,
         hint: str | None = None,
+        code: str | None = None,
     ) -> None:
         super().__init__(message)
+        self.code = code
         self.message = message
         self.file = file
         self.line = line

@@ -58,7 +58,9 @@ def _read(path: Path, name: str, findings: list[Finding]) -> Document | None:
         return load(path, name)
     except PromoterError as exc:
         findings.append(
-            Finding(exc.file or name, exc.line or 1, exc.column or 1, "yaml", exc.detail())
+            Finding(
+                exc.file or name, exc.line or 1, exc.column or 1, exc.code or "yaml", exc.detail()
+            )
         )
         return None
 

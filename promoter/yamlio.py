@@ -83,9 +83,14 @@ class Document:
 
 
 def _error(
-    name: str, message: str, hint: str, line: int | None = None, column: int | None = None
+    name: str,
+    message: str,
+    hint: str,
+    line: int | None = None,
+    column: int | None = None,
+    code: str = "yaml",
 ) -> ConfigError:
-    return ConfigError(message, file=name, line=line, column=column, hint=hint)
+    return ConfigError(message, file=name, line=line, column=column, hint=hint, code=code)
 
 
 def read_text(path: Path, name: str | None = None) -> str:
@@ -98,6 +103,7 @@ def read_text(path: Path, name: str | None = None) -> str:
                 display,
                 f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit",
                 "Split it, or check that it is the file you meant",
+                code="too-large",
             )
         with path.open("rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
@@ -120,6 +126,7 @@ def read_text(path: Path, name: str | None = None) -> str:
             display,
             f"file is over the {MAX_FILE_BYTES}-byte limit",
             "Split it, or check that it is the file you meant",
+            code="too-large",
         )
     return decode(raw, display)
 
@@ -133,9 +140,10 @@ def decode(raw: bytes, name: str) -> str:
             "Save it as UTF-8 without BOM (for example: sed -i '1s/^\\xEF\\xBB\\xBF//' FILE)",
             1,
             1,
+            code="encoding",
         )
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise _error(name, "file is UTF-16 encoded", "Save it as UTF-8", 1, 1)
+        raise _error(name, "file is UTF-16 encoded", "Save it as UTF-8", 1, 1, code="encoding")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -147,6 +155,7 @@ def decode(raw: bytes, name: str) -> str:
             "Save the file as UTF-8",
             line,
             column,
+            code="encoding",
         ) from None
 
 
@@ -214,9 +223,9 @@ class _Builder:
         self.documents = 0
         self.root: Any = None
 
-    def fail(self, event: Any, message: str, hint: str) -> ConfigError:
+    def fail(self, event: Any, message: str, hint: str, code: str = "yaml") -> ConfigError:
         mark = event.start_mark
-        return _error(self.name, message, hint, mark.line + 1, mark.column + 1)
+        return _error(self.name, message, hint, mark.line + 1, mark.column + 1, code)
 
     def run(self) -> Document:
         from ruamel.yaml import events as ev
@@ -250,6 +259,7 @@ class _Builder:
                 f"document expands to more than {MAX_NODES} nodes",
                 "This looks like an alias bomb or a generated file; remove the "
                 "repeated aliases (*name)",
+                code="alias-limit",
             )
 
     def span(self, event: Any, style: str | None = None, prefixed: bool = False) -> Span:
@@ -276,6 +286,7 @@ class _Builder:
                         event,
                         f"duplicate key {value!r} (first defined on line {first.line})",
                         "Remove one of the two entries",
+                        code="duplicate-key",
                     )
                 top.key, top.key_span = value, span
                 return None
@@ -346,6 +357,7 @@ class _Builder:
                 event,
                 f"nesting deeper than {MAX_DEPTH} levels",
                 "Flatten the structure; promoter files are shallow",
+                code="too-deep",
             )
         path = self.place(event, container, self.span(event), 0)
         assert path is not None  # a collection key was refused above
@@ -368,6 +380,7 @@ class _Builder:
                 event,
                 f"alias *{name} refers to the collection that contains it",
                 "Recursive structures are not allowed; remove the alias",
+                code="alias-limit",
             )
         if name not in self.anchors:
             raise self.fail(

@@ -124,7 +124,14 @@ def _translate(doc: Document, error: ValidationError) -> list[Finding]:
         ]
     if kind == "type":
         expected = constraint
-        got = type(instance).__name__ if instance is not None else "null"
+        got = {
+            bool: "true/false",
+            int: "a number",
+            float: "a number",
+            str: "a string",
+            dict: "a mapping",
+            list: "a list",
+        }.get(type(instance), "null")
         names = {
             "object": "a mapping",
             "array": "a list",

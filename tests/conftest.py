@@ -1,0 +1,68 @@
+"""Shared fixtures: repositories built from the example and the case folders, and a CLI runner
+that runs promoter as a real process (exit codes, stderr, no traceback)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = Path(__file__).resolve().parent / "cases"
+EXAMPLE = ROOT / "environments"
+
+Runner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def promoter_env(home: Path) -> dict[str, str]:
+    """A clean environment: no user config, no colour, nothing written to the real $HOME."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROMOTER_", "GIT_"))}
+    env.update(HOME=str(home), NO_COLOR="1", LC_ALL="C.UTF-8", PYTHONDONTWRITEBYTECODE="1")
+    return env
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Runner:
+    """Run ``promoter ARGS`` in a subprocess; returns the CompletedProcess."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+
+    def runner(*args: str, cwd: Path | None = None, timeout: float = 120,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "promoter", *args],
+            cwd=cwd or tmp_path, capture_output=True, text=True, timeout=timeout,
+            env={**promoter_env(home), **(env or {})}, check=False,
+        )
+
+    return runner
+
+
+@pytest.fixture
+def example_repo(tmp_path: Path) -> Path:
+    """A copy of the bundled example repository."""
+    repo = tmp_path / "repo"
+    shutil.copytree(EXAMPLE, repo / "environments")
+    shutil.copytree(ROOT / "schemas", repo / "schemas")
+    return repo
+
+
+def build_case(tmp_path: Path, case: Path) -> Path:
+    """The base repository with one negative case's files laid over it."""
+    repo = tmp_path / "repo"
+    shutil.copytree(CASES / "base", repo)
+    shutil.copytree(case / "environments", repo / "environments", dirs_exist_ok=True)
+    return repo
+
+
+def tree_state(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under ``root`` with its bytes and mtime, to prove nothing was written."""
+    return {
+        path.relative_to(root).as_posix(): (path.read_bytes(), path.stat().st_mtime_ns)
+        for path in sorted(root.rglob("*")) if path.is_file()
+    }

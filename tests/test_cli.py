@@ -1,0 +1,100 @@
+"""The CLI layer: help is documentation, errors map to documented exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import click
+import pytest
+
+from promoter import cli as cli_module
+from promoter.cli import cli, main
+from promoter.cli.options import DEBUG
+from promoter.errors import ExitCode, GitError
+from tests.conftest import ROOT, Runner
+
+
+def walk(command: click.Command, prefix: str = "promoter") -> list[tuple[str, click.Command]]:
+    found = [(prefix, command)]
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            found.extend(walk(sub, f"{prefix} {name}"))
+    return found
+
+
+@pytest.mark.parametrize("name,command", walk(cli), ids=[n for n, _ in walk(cli)])
+def test_every_command_has_help_with_examples(name: str, command: click.Command) -> None:
+    assert command.help, f"{name} has no help"
+    assert "Examples:" in command.help, f"{name} help has no Examples: block"
+    for param in command.params:
+        if isinstance(param, click.Option) and not param.hidden:
+            assert param.help, f"{name} {param.opts} has no help"
+
+
+def test_help_runs_and_lists_commands(run: Runner) -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    assert "validate" in result.stdout and "status" in result.stdout
+    assert run("--version").stdout.startswith("promoter, version ")
+
+
+def test_unknown_option_is_usage_error_2(run: Runner) -> None:
+    result = run("status", "--bogus")
+    assert result.returncode == 2
+    assert "No such option" in result.stderr and "--bogus" in result.stderr
+
+
+def test_unknown_command_is_usage_error_2(run: Runner) -> None:
+    assert run("promote-everything").returncode == 2
+
+
+def _run_main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    DEBUG["on"] = False
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    code = exit_info.value.code
+    assert isinstance(code, int)
+    return code, capsys.readouterr().err
+
+
+def test_promoter_error_exits_with_its_code_and_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def boom(*_args: object, **_kwargs: object) -> None:
+        raise GitError("push rejected", file="environments/prod.yaml", hint="Fetch and retry")
+
+    monkeypatch.setattr("promoter.validate.inspect", boom)
+    code, err = _run_main(["validate", "--repo", str(ROOT)], capsys)
+    assert code == ExitCode.GIT == 4
+    assert err == "error: environments/prod.yaml: push rejected. Fetch and retry\n"
+
+
+def test_unexpected_error_is_a_short_bug_report_without_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def boom(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("kaput")
+
+    monkeypatch.setattr("promoter.validate.inspect", boom)
+    code, err = _run_main(["validate", "--repo", str(ROOT)], capsys)
+    assert code == ExitCode.INTERNAL == 70
+    assert "Traceback" not in err
+    assert "internal error: RuntimeError: kaput" in err and "--debug" in err
+    code, err = _run_main(["validate", "--debug", "--repo", str(ROOT)], capsys)
+    assert code == 70
+    assert "Traceback (most recent call last)" in err and "RuntimeError: kaput" in err
+
+
+def test_cli_import_does_not_load_heavy_libraries() -> None:
+    code = ("import sys, promoter.cli; heavy = [m for m in ('ruamel.yaml', 'jsonschema', 'git') "
+            "if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_exit_codes_are_distinct() -> None:
+    values = [code.value for code in ExitCode]
+    assert len(values) == len(set(values))
+    assert cli_module.ExitCode is ExitCode

@@ -147,8 +147,8 @@ def run_once(command: Command, *, capture: bool) -> tuple[float, subprocess.Comp
     return time.perf_counter() - start, done
 
 
-def measure(command: Command, repeat: int) -> Timing:
-    """One warm-up run (checked, not timed), then ``repeat`` timed runs."""
+def warm_up(command: Command) -> Timing:
+    """Run once untimed (fills caches, writes .pyc files) and check exit code and output."""
     timing = Timing(command)
     if command.problem:
         return timing
@@ -158,30 +158,40 @@ def measure(command: Command, repeat: int) -> Timing:
         _, warm = run_once(command, capture=True)
     except OSError as exc:
         timing.error = str(exc)
-        return timing
-    if warm.returncode != 0:
-        tail = (warm.stderr or warm.stdout or "").strip().splitlines()[-1:]
-        timing.error = f"exit {warm.returncode}" + (f": {tail[0][:80]}" if tail else "")
+    else:
+        if warm.returncode != 0:
+            tail = (warm.stderr or warm.stdout or "").strip().splitlines()[-1:]
+            timing.error = f"exit {warm.returncode}" + (f": {tail[0][:80]}" if tail else "")
+        elif command.check:
+            timing.error = command.check(warm)
+    if timing.error:
         print(f"    {timing.error}", file=sys.stderr)
-        return timing
-    if command.check:
-        problem = command.check(warm)
-        if problem:
-            timing.error = problem
-            print(f"    {problem}", file=sys.stderr)
-            return timing
-    for _ in range(repeat):
-        seconds, done = run_once(command, capture=False)
-        if done.returncode != 0:
-            timing.error = f"exit {done.returncode} in a timed run"
-            return timing
-        timing.seconds.append(seconds)
     return timing
+
+
+def measure(commands: Sequence[Command], repeat: int) -> list[Timing]:
+    """Warm every command up, then time them in turns, so that a burst of load elsewhere
+    on the machine hits promoter and its baseline alike."""
+    timings = [warm_up(command) for command in commands]
+    for _ in range(repeat):
+        for timing in timings:
+            if timing.command.problem or timing.error:
+                continue
+            seconds, done = run_once(timing.command, capture=False)
+            if done.returncode != 0:
+                timing.error = f"exit {done.returncode} in a timed run"
+                timing.seconds.clear()
+            else:
+                timing.seconds.append(seconds)
+    return timings
 
 
 def expect_pending(done: subprocess.CompletedProcess[str]) -> str | None:
     """The synthetic repository must give status something to compute."""
-    summary = json.loads(done.stdout)["summary"]
+    try:
+        summary = json.loads(done.stdout)["summary"]
+    except (ValueError, KeyError, TypeError) as exc:
+        return f"status -o json printed no summary ({exc})"
     if not summary["pending"]:
         return "status found no pending promotion in the synthetic repository"
     return None
@@ -288,8 +298,11 @@ def machine() -> list[str]:
         memory = f", {kib / 1024 / 1024:.0f} GiB RAM"
     except (OSError, ValueError, IndexError):
         pass
+    load = ""
+    if hasattr(os, "getloadavg"):
+        load = ", load average {:.2f} {:.2f} {:.2f} before the run".format(*os.getloadavg())
     return [
-        f"- date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+        f"- date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC{load}",
         f"- machine: {os.cpu_count()} CPUs, {model}{memory}, {platform.system()} "
         f"{platform.release()}",
         f"- python: {platform.python_version()} ({sys.executable})",
@@ -309,9 +322,9 @@ def table(results: list[tuple[Row, Timing, Timing]]) -> list[str]:
         elif mine.error or not mine.seconds:
             verdict = "**FAIL** (no timing)"
         elif mine.median < row.target:
-            verdict = "pass"
+            verdict = f"pass ({fmt(row.target - mine.median)} to spare)"
         else:
-            verdict = f"**FAIL** (+{fmt(mine.median - row.target)})"
+            verdict = f"**FAIL** ({fmt(mine.median - row.target)} over)"
         lines.append(f"| {row.what} | {ours} | {theirs.cell()} | {target} | {verdict} |")
     return lines
 
@@ -341,6 +354,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.apps < 1:
         parser.error("--repeat and --apps must be at least 1")
+    if args.envs < 2:
+        parser.error("--envs must be at least 2 (dev and prod)")
 
     workdir = args.workdir.resolve()
     repo = workdir / f"repo-{args.envs}x{args.apps}"
@@ -365,20 +380,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     env_files, count = environment_files(repo)
     reference = python_command("PyYAML CSafeLoader", LIBYAML_LIST, env_files, count)
 
+    facts = machine()
     results = []
     for row in rows:
         print(row.what, file=sys.stderr)
-        results.append(
-            (row, measure(row.promoter, args.repeat), measure(row.baseline, args.repeat))
-        )
+        mine, theirs = measure([row.promoter, row.baseline], args.repeat)
+        results.append((row, mine, theirs))
     print("reference", file=sys.stderr)
-    floor = measure(reference, args.repeat)
+    [floor] = measure([reference], args.repeat)
 
     report = [
-        f"Wall time of whole processes, {args.repeat} timed runs after one warm-up; "
+        f"Wall time of whole processes, {args.repeat} timed run{'s' * (args.repeat != 1)} "
+        "after one untimed warm-up; "
         f"repository {size}, {args.envs * args.apps} artifacts.",
         "",
-        *machine(),
+        *facts,
         f"- promoter: `{' '.join(promoter[0])}`",
         "",
         *table(results),

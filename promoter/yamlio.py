@@ -56,6 +56,7 @@ class Span:
     end: int
     style: str | None = None  # scalars: "" plain, "'", '"', "|", ">"; collections: None
     prefixed: bool = False  # the scalar carries an anchor or a tag before its text
+    flow: bool = False  # the node stands inside a flow collection ({...} or [...])
 
 
 @dataclass(frozen=True)
@@ -195,14 +196,19 @@ def _events(text: str) -> Iterator[Any]:
 
 
 class _Frame:
-    __slots__ = ("anchor", "container", "key", "key_span", "path", "size")
+    __slots__ = ("anchor", "container", "flow", "key", "key_span", "path", "size")
 
     def __init__(
-        self, container: dict[str, Any] | list[Any], path: KeyPath, anchor: str | None
+        self,
+        container: dict[str, Any] | list[Any],
+        path: KeyPath,
+        anchor: str | None,
+        flow: bool = False,
     ) -> None:
         self.container = container
         self.path = path
         self.anchor = anchor
+        self.flow = flow
         self.key: str | None = None
         self.key_span: Span | None = None
         self.size = 1
@@ -264,7 +270,8 @@ class _Builder:
 
     def span(self, event: Any, style: str | None = None, prefixed: bool = False) -> Span:
         start, end = event.start_mark, event.end_mark
-        return Span(start.line + 1, start.column + 1, start.index, end.index, style, prefixed)
+        flow = bool(self.stack) and self.stack[-1].flow
+        return Span(start.line + 1, start.column + 1, start.index, end.index, style, prefixed, flow)
 
     def place(self, event: Any, value: Any, span: Span, size: int) -> KeyPath | None:
         """Attach a value to the open collection; return its path, or None for a mapping key."""
@@ -306,7 +313,7 @@ class _Builder:
         self.count(event, 1)
         top = self.stack[-1] if self.stack else None
         is_key = top is not None and isinstance(top.container, dict) and top.key is None
-        prefixed = bool(event.anchor) or (event.tag is not None and event.tag != "!")
+        prefixed = bool(event.anchor) or event.tag is not None  # "!" too: "! text"
         span = self.span(event, event.style or "", prefixed)
         value: Any = event.value if is_key else self.resolve(event)
         self.place(event, value, span, 1)
@@ -361,7 +368,8 @@ class _Builder:
             )
         path = self.place(event, container, self.span(event), 0)
         assert path is not None  # a collection key was refused above
-        self.stack.append(_Frame(container, path, event.anchor))
+        flow = bool(event.flow_style) or (bool(self.stack) and self.stack[-1].flow)
+        self.stack.append(_Frame(container, path, event.anchor, flow))
         if event.anchor:
             self.open_anchors.add(event.anchor)
 
@@ -419,11 +427,21 @@ def resolve_plain(text: str) -> Scalar:
 # ---------------------------------------------------------------------------------------
 
 _PLAIN_FIRST_FORBIDDEN = set("-?:,[]{}#&*!|>'\"%@`")
+# Plain words that YAML 1.1 readers (PyYAML, go-yaml v2 under kubectl and Helm) take for
+# booleans, numbers (with "_", 0b, sexagesimal 12:30), dates, merge or value keys.
+_YAML11_NOT_STR = re.compile(
+    r"(?:[yYnN]|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|<<|=)\Z"
+    r"|[-+]?(?:0b[01_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*(?::[0-5]?[0-9])*(?:\.[0-9_]*)?|\.[0-9_]+)"
+    r"(?:[eE][-+]?[0-9]+)?\Z"
+    r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt ]|\Z)"
+)
 
 
-def _plain_ok(value: str) -> bool:
+def _plain_ok(value: str, flow: bool = False) -> bool:
     """True when ``value`` can be written as a plain scalar and read back as the same string."""
     if not value or value != value.strip() or "\n" in value or "\r" in value:
+        return False
+    if _YAML11_NOT_STR.match(value) or (flow and ":" in value):  # libyaml: no ":" in flow
         return False
     if value[0] in _PLAIN_FIRST_FORBIDDEN and not (
         value[0] in "-?:" and len(value) > 1 and not value[1].isspace()
@@ -436,17 +454,19 @@ def _plain_ok(value: str) -> bool:
     return resolve_plain(value) == value and isinstance(resolve_plain(value), str)
 
 
-def render_scalar(value: Scalar, style: str) -> str:
+def render_scalar(value: Scalar, style: str, flow: bool = False) -> str:
     """Render ``value`` as YAML in the given quoting style, falling back to a safe one."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else ".inf" if value > 0 else "-.inf"
     if isinstance(value, int | float):
         return json.dumps(value)
     if style == '"':
         return json.dumps(value, ensure_ascii=False)
-    if style == "'" or not _plain_ok(value):
+    if style == "'" or not _plain_ok(value, flow):
         if "\n" in value or "\r" in value:
             return json.dumps(value, ensure_ascii=False)
         return "'" + value.replace("'", "''") + "'"
@@ -491,12 +511,15 @@ def set_scalars(doc: Document, changes: Mapping[KeyPath, Scalar]) -> str:
                 column=span.column,
                 hint="Write it as a single-line scalar first",
             )
+        current = _value_at(doc.data, tuple(path))
+        if type(current) is type(value) and current == value:
+            continue  # keep its spelling ("caf\u00e9", True, 0x10): the bytes stay the same
         start = span.start
         if span.prefixed:
             start = _skip_properties(doc.text, start, span.end)
-        new = render_scalar(value, span.style)
-        if start == span.end and start > 0 and doc.text[start - 1] == ":":
-            new = " " + new  # "key:" with no value at all
+        new = render_scalar(value, span.style, span.flow)
+        if start == span.end and start > 0 and not doc.text[start - 1].isspace():
+            new = " " + new  # no value at all: "key:", "-", "key: &anchor" or "key: !!str"
         edits.append((start, span.end, new))
     text = doc.text
     for start, end, new in sorted(edits, reverse=True):
@@ -506,9 +529,12 @@ def set_scalars(doc: Document, changes: Mapping[KeyPath, Scalar]) -> str:
 
 
 def _skip_properties(text: str, start: int, end: int) -> int:
-    """Skip a scalar's anchor (&a) and tag (!t) so that only its text is replaced."""
+    """Skip a scalar's anchor (&a), tag (!t) and comments after them: only its text is replaced."""
     pos = start
-    while pos < end and text[pos] in "&!":
+    while pos < end and text[pos] in "&!#":
+        if text[pos] == "#":  # "key: &a  # comment" with the value on the next line
+            while pos < end and text[pos] not in "\r\n":
+                pos += 1
         while pos < end and not text[pos].isspace():
             pos += 1
         while pos < end and text[pos].isspace():
@@ -533,6 +559,7 @@ def _verify(doc: Document, changes: Mapping[KeyPath, Scalar], text: str) -> None
 
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temp file and a rename: readers never see half."""
+    path = path.resolve()  # a symlinked file keeps its link; the target is replaced
     directory = path.parent
     mode = None
     with contextlib.suppress(FileNotFoundError):
@@ -550,6 +577,13 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    # Make the rename itself durable; some filesystems do not support fsync on directories.
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
 
 
 def update_file(path: Path, changes: Mapping[KeyPath, Scalar], name: str | None = None) -> bool:

@@ -32,12 +32,17 @@ def run(tmp_path: Path) -> Runner:
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
 
-    def runner(*args: str, cwd: Path | None = None, timeout: float = 120,
-               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def runner(
+        *args: str, cwd: Path | None = None, timeout: float = 120, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "promoter", *args],
-            cwd=cwd or tmp_path, capture_output=True, text=True, timeout=timeout,
-            env={**promoter_env(home), **(env or {})}, check=False,
+            cwd=cwd or tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**promoter_env(home), **(env or {})},
+            check=False,
         )
 
     return runner
@@ -64,5 +69,6 @@ def tree_state(root: Path) -> dict[str, tuple[bytes, int]]:
     """Every file under ``root`` with its bytes and mtime, to prove nothing was written."""
     return {
         path.relative_to(root).as_posix(): (path.read_bytes(), path.stat().st_mtime_ns)
-        for path in sorted(root.rglob("*")) if path.is_file()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
     }

@@ -87,10 +87,13 @@ def test_unexpected_error_is_a_short_bug_report_without_traceback(
 
 
 def test_cli_import_does_not_load_heavy_libraries() -> None:
-    code = ("import sys, promoter.cli; heavy = [m for m in ('ruamel.yaml', 'jsonschema', 'git') "
-            "if m in sys.modules]; print(heavy)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    code = (
+        "import sys, promoter.cli; heavy = [m for m in ('ruamel.yaml', 'jsonschema', 'git') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "[]"
 
 

@@ -20,10 +20,12 @@ def test_module_imports_alone(module: str) -> None:
     subprocess.run([sys.executable, "-c", f"import {module}"], check=True, cwd=ROOT)
 
 
-@pytest.mark.parametrize("module", [m for m in MODULES if not m.startswith("promoter.cli")
-                                    and m != "promoter.__main__"])
+@pytest.mark.parametrize(
+    "module", [m for m in MODULES if not m.startswith("promoter.cli") and m != "promoter.__main__"]
+)
 def test_core_module_does_not_import_click(module: str) -> None:
     code = f"import sys, {module}; print('click' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, cwd=ROOT, capture_output=True, text=True
+    ).stdout
     assert out.strip() == "False"

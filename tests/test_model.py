@@ -12,8 +12,7 @@ from tests.conftest import CASES, ROOT
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("30s", 30), ("15m", 900), ("4h", 14400), ("1d", 86400), ("1d12h30m15s", 131415),
-     ("0s", 0)],
+    [("30s", 30), ("15m", 900), ("4h", 14400), ("1d", 86400), ("1d12h30m15s", 131415), ("0s", 0)],
 )
 def test_parse_duration(text: str, seconds: int) -> None:
     assert parse_duration(text) == seconds

@@ -23,11 +23,21 @@ def test_safe_names(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "problem"),
-    [("../prod", "path-like"), ("a/b", "path-like"), (".", "path-like"), ("..", "path-like"),
-     (".hidden", "path-like"), ("a\\b", "path-like"), ("Prod", "uppercase"),
-     ("a" * 64, "longer than 63"), ("-web", "not a safe identifier"),
-     ("web-", "not a safe identifier"), ("web_api", "not a safe identifier"),
-     ("", "not a safe identifier"), ("web\n", "not a safe identifier")],
+    [
+        ("../prod", "path-like"),
+        ("a/b", "path-like"),
+        (".", "path-like"),
+        ("..", "path-like"),
+        (".hidden", "path-like"),
+        ("a\\b", "path-like"),
+        ("Prod", "uppercase"),
+        ("a" * 64, "longer than 63"),
+        ("-web", "not a safe identifier"),
+        ("web-", "not a safe identifier"),
+        ("web_api", "not a safe identifier"),
+        ("", "not a safe identifier"),
+        ("web\n", "not a safe identifier"),
+    ],
 )
 def test_unsafe_names_are_explained(name: str, problem: str) -> None:
     assert not is_name(name)
@@ -42,11 +52,18 @@ def test_good_digest() -> None:
 
 @pytest.mark.parametrize(
     ("value", "fragment"),
-    [("latest", "mutable tag"), ("1.2", "mutable tag"), ("v1.2.3", "mutable tag"),
-     ("sha256:abc", "has 3 hex characters, expected 64"),
-     (GOOD[:-1], "has 63 hex characters"), (GOOD + "0", "has 65 hex characters"),
-     ("sha256:" + "A" * 64, "uppercase hex"), ("sha256:" + "g" * 64, "not hex (g)"),
-     ("sha512:" + "a" * 128, "algorithm 'sha512'"), (12, "not a string")],
+    [
+        ("latest", "mutable tag"),
+        ("1.2", "mutable tag"),
+        ("v1.2.3", "mutable tag"),
+        ("sha256:abc", "has 3 hex characters, expected 64"),
+        (GOOD[:-1], "has 63 hex characters"),
+        (GOOD + "0", "has 65 hex characters"),
+        ("sha256:" + "A" * 64, "uppercase hex"),
+        ("sha256:" + "g" * 64, "not hex (g)"),
+        ("sha512:" + "a" * 128, "algorithm 'sha512'"),
+        (12, "not a string"),
+    ],
 )
 def test_bad_digests_are_explained(value: object, fragment: str) -> None:
     message = explain_digest(value)
@@ -59,17 +76,22 @@ def test_split_tag_ignores_registry_port() -> None:
     assert split_tag("web:latest") == ("web", "latest")
 
 
-@pytest.mark.parametrize("image", ["web", "registry.example.com/team/web",
-                                   "localhost:5000/a/b-c", "ghcr.io/org/img__x"])
+@pytest.mark.parametrize(
+    "image", ["web", "registry.example.com/team/web", "localhost:5000/a/b-c", "ghcr.io/org/img__x"]
+)
 def test_good_images(image: str) -> None:
     assert explain_image(image) is None
 
 
 @pytest.mark.parametrize(
     ("image", "fragment"),
-    [("web:latest", "mutable tag 'latest'"), ("localhost:5000/web:1.2", "mutable tag '1.2'"),
-     ("web@" + GOOD, "embeds a digest"), ("Web", "not a valid repository"),
-     ("web/", "not a valid repository")],
+    [
+        ("web:latest", "mutable tag 'latest'"),
+        ("localhost:5000/web:1.2", "mutable tag '1.2'"),
+        ("web@" + GOOD, "embeds a digest"),
+        ("Web", "not a valid repository"),
+        ("web/", "not a valid repository"),
+    ],
 )
 def test_bad_images(image: str, fragment: str) -> None:
     message = explain_image(image)

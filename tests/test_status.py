@@ -103,11 +103,22 @@ def test_status_json_matches_its_schema_and_the_table(run: Runner) -> None:
     document = json.loads(result.stdout)
     jsonschema.validate(document, load_schema("StatusReport"))
     pending = {(p["app"], p["environment"]) for p in document["pending"]}
-    assert pending == {("api", "perf"), ("checkout", "prod"), ("search", "prod"),
-                       ("web", "qa"), ("web", "perf"), ("worker", "prod")}
+    assert pending == {
+        ("api", "perf"),
+        ("checkout", "prod"),
+        ("search", "prod"),
+        ("web", "qa"),
+        ("web", "perf"),
+        ("worker", "prod"),
+    }
     assert [(w["app"], w["environment"]) for w in document["waiting"]] == [("api", "staging")]
-    assert document["summary"] == {"apps": 5, "environments": 5, "pending": 6, "waiting": 1,
-                                   "missing": 1}
+    assert document["summary"] == {
+        "apps": 5,
+        "environments": 5,
+        "pending": 6,
+        "waiting": 1,
+        "missing": 1,
+    }
 
 
 def test_status_exit_code_flag(run: Runner) -> None:

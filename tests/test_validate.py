@@ -111,8 +111,11 @@ def test_hostile_nesting_is_refused_without_crashing(tmp_path: Path, run: Runner
     findings = json.loads(result.stdout)["findings"]
     # The root mapping and 63 sequences fill the 64 levels; the 64th "[" (column 11 + 64) is
     # one too many.
-    assert {"file": "environments/dev.yaml", "line": 1, "column": 75, "code": "too-deep"} == {
-        k: v for k, v in findings[0].items() if k != "message"
+    assert {k: v for k, v in findings[0].items() if k != "message"} == {
+        "file": "environments/dev.yaml",
+        "line": 1,
+        "column": 75,
+        "code": "too-deep",
     }
 
 

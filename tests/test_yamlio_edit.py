@@ -95,45 +95,21 @@ CASES: list[Any] = [
         id="indent-4-spaces",
     ),
     pytest.param(
-        "apps:\n"
-        "- name: web\n"
-        f"  digest: {A}\n"
-        "- name: api\n"
-        f"  digest: {C}\n",
+        f"apps:\n- name: web\n  digest: {A}\n- name: api\n  digest: {C}\n",
         {("apps", 1, "digest"): D},
-        "apps:\n"
-        "- name: web\n"
-        f"  digest: {A}\n"
-        "- name: api\n"
-        f"  digest: {D}\n",
+        f"apps:\n- name: web\n  digest: {A}\n- name: api\n  digest: {D}\n",
         id="sequence-at-parent-column",
     ),
     pytest.param(
-        "apps:\n"
-        "  - name: web\n"
-        f"    digest: {A}\n"
-        "  - name: api\n"
-        f"    digest: {C}\n",
+        f"apps:\n  - name: web\n    digest: {A}\n  - name: api\n    digest: {C}\n",
         {("apps", 0, "digest"): B},
-        "apps:\n"
-        "  - name: web\n"
-        f"    digest: {B}\n"
-        "  - name: api\n"
-        f"    digest: {C}\n",
+        f"apps:\n  - name: web\n    digest: {B}\n  - name: api\n    digest: {C}\n",
         id="sequence-indented",
     ),
     pytest.param(
-        "apps:\n"
-        "    -   name: web\n"
-        f"        digest: {A}\n"
-        "    -   name: api\n"
-        "        version: v1\n",
+        f"apps:\n    -   name: web\n        digest: {A}\n    -   name: api\n        version: v1\n",
         {("apps", 0, "digest"): B, ("apps", 1, "version"): "v2"},
-        "apps:\n"
-        "    -   name: web\n"
-        f"        digest: {B}\n"
-        "    -   name: api\n"
-        "        version: v2\n",
+        f"apps:\n    -   name: web\n        digest: {B}\n    -   name: api\n        version: v2\n",
         id="sequence-indent-4-with-wide-dash",
     ),
     pytest.param(
@@ -227,6 +203,12 @@ CASES: list[Any] = [
         id="flow-mapping-plain-value-gains-colon",
     ),
     pytest.param(
+        "pins: [v1, pending]\nblock: pending\n",
+        {("pins", 1): "web:v2", ("block",): "web:v2"},
+        "pins: [v1, 'web:v2']\nblock: web:v2\n",
+        id="flow-sequence-plain-value-gains-colon-block-stays-plain",
+    ),
+    pytest.param(
         "tags: [v1, 'v2', \"v3\"]  # flow\n",
         {("tags", 0): "v4", ("tags", 1): "v5", ("tags", 2): "v6"},
         "tags: [v4, 'v5', \"v6\"]  # flow\n",
@@ -251,9 +233,15 @@ CASES: list[Any] = [
         id="anchor-then-comment-before-value",
     ),
     pytest.param(
-        "version: !!str v1.2.3\nbuild: !!str \"42\"\nlabel: &l !!str v1\n",
+        f"digest: !!str &d # tag, anchor, comment\r\n  # another comment\r\n  '{A}'\r\n",
+        {("digest",): B},
+        f"digest: !!str &d # tag, anchor, comment\r\n  # another comment\r\n  '{B}'\r\n",
+        id="tag-anchor-comments-crlf-before-value",
+    ),
+    pytest.param(
+        'version: !!str v1.2.3\nbuild: !!str "42"\nlabel: &l !!str v1\n',
         {("version",): "v1.3.0", ("build",): "43", ("label",): "v2"},
-        "version: !!str v1.3.0\nbuild: !!str \"43\"\nlabel: &l !!str v2\n",
+        'version: !!str v1.3.0\nbuild: !!str "43"\nlabel: &l !!str v2\n',
         id="tag-str-kept",
     ),
     pytest.param(
@@ -382,6 +370,12 @@ CASES: list[Any] = [
         id="empty-tagged-value",
     ),
     pytest.param(
+        "version: &v\nlabel: x\n",
+        {("version",): "1.0"},
+        "version: &v '1.0'\nlabel: x\n",
+        id="empty-anchored-value",
+    ),
+    pytest.param(
         f"digest:\n  {A}\nimage: web\n",
         {("digest",): B},
         f"digest:\n  {B}\nimage: web\n",
@@ -394,9 +388,9 @@ CASES: list[Any] = [
         id="multi-line-plain-replaced",
     ),
     pytest.param(
-        f'"digest": {A}\n\'image\': web\n',
+        f"\"digest\": {A}\n'image': web\n",
         {("digest",): B, ("image",): "api"},
-        f'"digest": {B}\n\'image\': api\n',
+        f"\"digest\": {B}\n'image': api\n",
         id="quoted-keys",
     ),
     pytest.param(
@@ -496,8 +490,12 @@ ERROR_SOURCE = (
 )
 
 ERROR_CASES = [
-    pytest.param({("artifacts", "nope", "digest"): B}, "no value at artifacts.nope.digest", id="missing-key"),
-    pytest.param({("artifacts", "api", "tag"): "v1"}, "no value at artifacts.api.tag", id="missing-leaf"),
+    pytest.param(
+        {("artifacts", "nope", "digest"): B}, "no value at artifacts.nope.digest", id="missing-key"
+    ),
+    pytest.param(
+        {("artifacts", "api", "tag"): "v1"}, "no value at artifacts.api.tag", id="missing-leaf"
+    ),
     pytest.param({("artifacts", 0): B}, "no value at artifacts.0", id="int-index-into-mapping"),
     pytest.param(
         {("artifacts", "api", "digest", "x"): B}, "no value at", id="path-through-a-scalar"

@@ -1,0 +1,182 @@
+"""Located, bounded YAML loading: values, spans, the YAML 1.2 core schema and every limit."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from promoter import yamlio
+from promoter.errors import ConfigError
+from promoter.yamlio import load, loads, resolve_plain
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("null", None),
+        ("~", None),
+        ("", None),
+        ("true", True),
+        ("False", False),
+        ("yes", "yes"),
+        ("on", "on"),
+        ("12", 12),
+        ("-3", -3),
+        ("0o17", 15),
+        ("0x1F", 31),
+        ("1.5", 1.5),
+        ("1e3", 1000.0),
+        (".inf", math.inf),
+        ("-.Inf", -math.inf),
+        ("1.20", 1.2),
+        ("09:00", "09:00"),
+        ("2026-12-24", "2026-12-24"),
+        ("sha256:ab", "sha256:ab"),
+        ("0777", 777),
+    ],
+)
+def test_plain_scalars_follow_the_yaml_1_2_core_schema(text: str, value: object) -> None:
+    assert resolve_plain(text) == value
+    assert type(resolve_plain(text)) is type(value)
+
+
+def test_nan() -> None:
+    value = resolve_plain(".nan")
+    assert isinstance(value, float) and math.isnan(value)
+
+
+def test_quoted_and_tagged_scalars() -> None:
+    doc = loads(
+        "a: '1'\nb: \"true\"\nc: !!str 12\nd: !!int '7'\ne: !!float 2\nf: !!null ''\n", "t.yaml"
+    )
+    assert doc.data == {"a": "1", "b": "true", "c": "12", "d": 7, "e": 2.0, "f": None}
+
+
+def test_bad_explicit_tag_value() -> None:
+    with pytest.raises(ConfigError, match=r"'x' is not a valid !!int") as info:
+        loads("a: 1\nb: !!int x\n", "t.yaml")
+    assert (info.value.file, info.value.line, info.value.column) == ("t.yaml", 2, 4)
+
+
+def test_spans_are_one_based_and_character_offsets() -> None:
+    text = "# ü\nouter:\n  list:\n    - first\n    - {k: 'v'}\n"
+    doc = loads(text, "t.yaml")
+    span = doc.values[("outer", "list", 1, "k")]
+    assert (span.line, span.column, span.style) == (5, 11, "'")
+    assert text[span.start : span.end] == "'v'"
+    key = doc.keys[("outer", "list")]
+    assert (key.line, key.column) == (3, 3)
+    # locate falls back to the nearest ancestor that has a location
+    assert doc.locate(("outer", "list", 1, "missing")) == doc.values[("outer", "list", 1)]
+
+
+def test_crlf_spans() -> None:
+    doc = loads("a: 1\r\nb: two\r\n", "t.yaml")
+    span = doc.values[("b",)]
+    assert (span.line, span.column) == (2, 4)
+    assert doc.text[span.start : span.end] == "two"
+
+
+def test_aliases_share_the_anchored_value() -> None:
+    doc = loads("base: &b {x: 1}\nuse: *b\n", "t.yaml")
+    assert doc.data["use"] is doc.data["base"]
+    assert doc.values[("use",)].style is None  # an alias is not an editable scalar
+
+
+def test_alias_expansion_is_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yamlio, "MAX_NODES", 50)
+    loads("a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9]\nb: [*a, *a, *a]\n", "t.yaml")  # 1+10+10+1+30
+    with pytest.raises(ConfigError, match="expands to more than 50 nodes") as info:
+        loads("a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9]\nb: [*a, *a, *a, *a]\n", "t.yaml")
+    assert info.value.code == "alias-limit" and info.value.line == 2
+
+
+def test_undefined_alias() -> None:
+    with pytest.raises(ConfigError, match=r"alias \*nope has no anchor &nope before it"):
+        loads("a: *nope\n", "t.yaml")
+
+
+def test_depth_limit_counts_every_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yamlio, "MAX_DEPTH", 3)
+    loads("a: {b: {c: 1}}\n", "t.yaml")
+    with pytest.raises(ConfigError, match="nesting deeper than 3 levels"):
+        loads("a: {b: {c: [1]}}\n", "t.yaml")
+
+
+def test_complex_keys_are_refused() -> None:
+    with pytest.raises(ConfigError, match="mapping keys must be plain scalars"):
+        loads("{a: 1}: x\n", "t.yaml")
+
+
+def test_keys_are_kept_as_written() -> None:
+    assert loads("1: a\ntrue: b\n~: c\n", "t.yaml").data == {"1": "a", "true": "b", "~": "c"}
+
+
+def test_undecodable_byte_is_located(tmp_path: Path) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_bytes(b"a: 1\nb: caf\xe9\n")
+    with pytest.raises(ConfigError, match="byte 0xe9 is not valid UTF-8") as info:
+        load(path, "x.yaml")
+    assert (info.value.line, info.value.column, info.value.code) == (2, 7, "encoding")
+
+
+@pytest.mark.parametrize("prefix", [b"\xff\xfe", b"\xfe\xff"])
+def test_utf16_is_refused(tmp_path: Path, prefix: bytes) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_bytes(prefix + "a: 1\n".encode("utf-16-le"))
+    with pytest.raises(ConfigError, match="UTF-16"):
+        load(path)
+
+
+def test_size_limit_is_checked_before_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(yamlio, "MAX_FILE_BYTES", 10)
+    path = tmp_path / "x.yaml"
+    path.write_bytes(b"a: 12345678\n")
+    with pytest.raises(ConfigError, match="12 bytes, over the 10-byte limit") as info:
+        load(path)
+    assert info.value.code == "too-large"
+
+
+def test_missing_file_and_directory(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load(tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError, match="is a directory"):
+        load(tmp_path)
+
+
+def test_write_atomic_replaces_and_leaves_no_temp_file(tmp_path: Path) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_text("a: 1\n")
+    yamlio.write_atomic(path, "a: 2\n")
+    assert path.read_text() == "a: 2\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.yaml"]
+
+
+def test_write_atomic_failure_keeps_the_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_text("a: 1\n")
+
+    def broken_replace(self: Path, target: Path) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Path, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        yamlio.write_atomic(path, "a: 2\n")
+    assert path.read_text() == "a: 1\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.yaml"]
+
+
+def test_write_atomic_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
+    target = tmp_path / "real.yaml"
+    target.write_text("a: 1\n")
+    link = tmp_path / "link.yaml"
+    link.symlink_to(target)
+    yamlio.write_atomic(link, "a: 2\n")
+    assert link.is_symlink()
+    assert target.read_text() == "a: 2\n"

@@ -117,6 +117,10 @@ def _summary_counts(report: StatusReport) -> dict[str, int]:
     }
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _cell_text(cell: Cell) -> str:
     marker = MARKERS[cell.state]
     if cell.artifact is None:
@@ -141,8 +145,8 @@ def status_text(report: StatusReport) -> str:
     counts = _summary_counts(report)
     lines.append("")
     lines.append(
-        f"{counts['apps']} apps in {counts['environments']} environments: "
-        f"{counts['pending']} promotion{'s' * (counts['pending'] != 1)} pending, "
+        f"{_plural(counts['apps'], 'app')} in {_plural(counts['environments'], 'environment')}: "
+        f"{_plural(counts['pending'], 'promotion')} pending, "
         f"{counts['waiting']} waiting on parallel sources."
     )
     for cell in report.pending:

@@ -123,8 +123,10 @@ def inspect(layout: Layout) -> Inspection:
             )
         if doc is None:
             continue
-        _add(findings, check_document(doc, "Environment"))
-        docs[stem] = doc
+        problems = check_document(doc, "Environment")
+        _add(findings, problems)
+        if not problems and stem in envs:
+            docs[stem] = doc
     if pdoc is not None:
         for env in envs:
             if reference.is_name(env) and env not in on_disk:
@@ -139,12 +141,14 @@ def inspect(layout: Layout) -> Inspection:
                         key=True,
                     )
                 )
-    if pipeline_ok and not findings:
+    if pipeline_ok:
         assert pdoc is not None
+        # Rules across files run over every file that is valid on its own, so one run
+        # reports them together with the per-file problems.
         snapshot = Snapshot(
             pipe_name,
             pipeline_from_data(pdoc.data),
-            {env: state_from_data(env, docs[env].name, docs[env].data) for env in envs},
+            {env: state_from_data(env, doc.name, doc.data) for env, doc in docs.items()},
         )
         _add(findings, cross_file(snapshot, docs))
         if not findings:
@@ -440,16 +444,20 @@ def gate_semantics(doc: Document, base: KeyPath, gates: Mapping[str, Any]) -> li
 
 
 def cross_file(snapshot: Snapshot, docs: Mapping[str, Document]) -> list[Finding]:
-    """Rules across environments: apps arrive only through sources, one image per app."""
+    """Rules across environments: apps arrive only through sources, one image per app.
+
+    Environments missing from ``snapshot.states`` (their file is invalid) are skipped.
+    """
     findings: list[Finding] = []
     pipeline = snapshot.pipeline
-    for env_name in pipeline.order():
+    order = [name for name in pipeline.order() if name in snapshot.states]
+    for env_name in order:
         env = pipeline.environments[env_name]
-        state = snapshot.states[env_name]
         doc = docs[env_name]
-        for app in state.artifacts:
+        for app in snapshot.states[env_name].artifacts:
             for source in env.sources:
-                if app not in snapshot.states[source].artifacts:
+                upstream = snapshot.states.get(source)
+                if upstream is not None and app not in upstream.artifacts:
                     findings.append(
                         at(
                             doc,
@@ -463,7 +471,7 @@ def cross_file(snapshot: Snapshot, docs: Mapping[str, Document]) -> list[Finding
                     )
     for app in snapshot.apps:
         reference_env = None
-        for env_name in pipeline.order():
+        for env_name in order:
             artifact = snapshot.states[env_name].artifacts.get(app)
             if artifact is None:
                 continue

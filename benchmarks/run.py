@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import json
 import os
 import platform
@@ -36,10 +37,11 @@ EXAMPLE = PROJECT  # the bundled example: environments/ at the project root
 # with PyYAML's safe_load (the usual idiom, pure-Python parser) and list app, env, digest.
 PYYAML_LIST = (
     "import sys, pathlib, yaml\n"
+    "\n"
     "for f in sys.argv[1:]:\n"
     "    env = pathlib.Path(f).stem\n"
-    "    for app, a in yaml.safe_load(open(f))['artifacts'].items():\n"
-    "        print(app, env, a['digest'])\n"
+    '    for app, a in yaml.safe_load(open(f))["artifacts"].items():\n'
+    '        print(app, env, a["digest"])\n'
 )
 # The same with libyaml's C loader: roughly the floor for reading the files in Python.
 LIBYAML_LIST = PYYAML_LIST.replace(
@@ -223,7 +225,7 @@ def yq_command(env_files: list[str], count: int) -> Command:
 
 def python_command(label: str, code: str, env_files: list[str], count: int) -> Command:
     try:
-        import yaml
+        yaml = importlib.import_module("yaml")  # the baseline's dependency, not ours
     except ImportError:
         return Command(label, [], problem="PyYAML not installed: pip install pyyaml")
     if "CSafeLoader" in code and not getattr(yaml, "__with_libyaml__", False):

@@ -244,11 +244,11 @@ def _git(repo: Path, *args: str) -> None:
 
 def build(repo: Path, apps: int, envs: int, *, seed: int = 42, schemas: Path | None = None) -> Path:
     """Create a fresh git repository at ``repo`` and return its root."""
+    graph = pipeline_graph(envs)  # refuses a bad count before anything is deleted
     if repo.exists():
         shutil.rmtree(repo)
     env_dir = repo / "environments"
     env_dir.mkdir(parents=True)
-    graph = pipeline_graph(envs)
     names = app_names(apps)
     rel = releases(graph, names, random.Random(seed))
     (env_dir / "pipeline.yaml").write_text(pipeline_yaml(graph), encoding="utf-8")

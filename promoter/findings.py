@@ -20,7 +20,8 @@ class Finding:
 
     def render(self) -> str:
         """``file:line:col: message [code]``, the format editors and CI annotate from."""
-        return f"{self.file}:{self.line}:{self.column}: {self.message} [{self.code}]"
+        message = self.message.replace("\r", "\\r").replace("\n", "\\n")  # one line, always
+        return f"{self.file}:{self.line}:{self.column}: {message} [{self.code}]"
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""

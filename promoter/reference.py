@@ -72,7 +72,8 @@ def explain_digest(value: object) -> str | None:
     bad = sorted(set(hexpart) - _HEX)
     if bad:
         return (
-            f"digest {value!r} has characters that are not hex ({''.join(bad)}); a digest "
+            f"digest {value!r} has characters that are not hex ({', '.join(map(repr, bad))}); "
+            "a digest "
             "is sha256: followed by 64 characters 0-9 a-f"
         )
     return f"digest {value!r} has {len(hexpart)} hex characters, expected 64; copy the whole digest"

@@ -16,6 +16,7 @@ line endings and a missing final newline therefore survive by construction.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import math
 import os
@@ -24,7 +25,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from promoter.errors import ConfigError
 
@@ -46,9 +47,12 @@ _INF = re.compile(r"[-+]?\.(?:inf|Inf|INF)\Z")
 _NAN = re.compile(r"\.(?:nan|NaN|NAN)\Z")
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
-    """Where a key or value stands: 1-based line and column, and 0-based character offsets."""
+class Span(NamedTuple):
+    """Where a key or value stands: 1-based line and column, and 0-based character offsets.
+
+    A NamedTuple rather than a frozen dataclass: a large file has tens of thousands of
+    spans, and a tuple is several times cheaper to build.
+    """
 
     line: int
     column: int
@@ -234,6 +238,17 @@ class _Builder:
         return _error(self.name, message, hint, mark.line + 1, mark.column + 1, code)
 
     def run(self) -> Document:
+        # Building tens of thousands of small containers triggers many useless cyclic-GC
+        # passes (nothing built here is garbage yet); pause the collector while building.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._run()
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _run(self) -> Document:
         from ruamel.yaml import events as ev
 
         for event in _events(self.text):
@@ -310,12 +325,30 @@ class _Builder:
         return path
 
     def scalar(self, event: Any) -> None:
-        self.count(event, 1)
+        # The hot path: most events are scalars, so this avoids helper calls where it can.
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            self.count(event, 0)
         top = self.stack[-1] if self.stack else None
-        is_key = top is not None and isinstance(top.container, dict) and top.key is None
-        prefixed = bool(event.anchor) or event.tag is not None  # "!" too: "! text"
-        span = self.span(event, event.style or "", prefixed)
-        value: Any = event.value if is_key else self.resolve(event)
+        tag, style = event.tag, event.style
+        start, end = event.start_mark, event.end_mark
+        span = Span(
+            start.line + 1,
+            start.column + 1,
+            start.index,
+            end.index,
+            style or "",
+            bool(event.anchor) or tag is not None,  # "!" too: "! text"
+            top.flow if top is not None else False,
+        )
+        is_key = top is not None and top.key is None and isinstance(top.container, dict)
+        value: Any
+        if is_key:
+            value = event.value
+        elif tag is None and not style:
+            value = resolve_plain(event.value)
+        else:
+            value = self.resolve(event)
         self.place(event, value, span, 1)
         if event.anchor:
             self.anchors[event.anchor] = (value, 1)
@@ -401,8 +434,13 @@ class _Builder:
         self.place(event, value, self.span(event, None), size)
 
 
+_NOT_STRING_START = frozenset("0123456789+-.~nNtTfF")
+
+
 def resolve_plain(text: str) -> Scalar:
     """Resolve a plain scalar with the YAML 1.2 core schema."""
+    if text and text[0] not in _NOT_STRING_START:
+        return text  # no null, bool, int or float starts with any other character
     if _NULL.match(text):
         return None
     if text in _BOOL:

@@ -60,7 +60,7 @@ def test_good_digest() -> None:
         (GOOD[:-1], "has 63 hex characters"),
         (GOOD + "0", "has 65 hex characters"),
         ("sha256:" + "A" * 64, "uppercase hex"),
-        ("sha256:" + "g" * 64, "not hex (g)"),
+        ("sha256:" + "g" * 64, "not hex ('g')"),
         ("sha512:" + "a" * 128, "algorithm 'sha512'"),
         (12, "not a string"),
     ],

@@ -10,6 +10,8 @@ import jsonschema
 import pytest
 from ruamel.yaml import YAML
 
+from promoter import yamlio
+from promoter.errors import ConfigError
 from promoter.schemas import SCHEMA_FILES, load_schema, schema_dir
 from tests.conftest import EXAMPLE, ROOT
 
@@ -41,3 +43,61 @@ def test_example_files_validate_with_plain_jsonschema_via_their_modeline(path: P
     assert match, "example files carry a schema modeline"
     schema = json.loads((path.parent / match.group(1)).read_text())
     jsonschema.validate(YAML(typ="safe").load(text), schema)
+
+
+def _documents() -> list[tuple[str, object, str]]:
+    """Every case file, plus mutations of a valid environment, with its kind."""
+    import copy
+
+    from tests.conftest import CASES
+
+    found: list[tuple[str, object, str]] = []
+    for path in sorted(CASES.rglob("*.yaml")) + sorted(EXAMPLE.glob("*.yaml")):
+        if path.name == "expect.yaml":
+            continue
+        try:
+            data = yamlio.load(path).data
+        except ConfigError:  # unreadable cases have no schema verdict
+            continue
+        kind = data.get("kind") if isinstance(data, dict) else None
+        if kind in ("Pipeline", "Environment"):
+            found.append((str(path.relative_to(ROOT)), data, kind))
+    base = YAML(typ="safe").load((CASES / "base/environments/dev.yaml").read_text())
+    digest = "sha256:" + "1" * 64
+    mutations = {
+        "digest-newline": ("artifacts", "web", "digest", digest + "\n"),
+        "digest-int": ("artifacts", "web", "digest", 7),
+        "image-tag": ("artifacts", "web", "image", "web:1"),
+        "version-empty": ("artifacts", "web", "version", ""),
+        "version-number": ("artifacts", "web", "version", 1.5),
+        "extra-key": ("artifacts", "web", "colour", "blue"),
+        "source-bad-revision": ("artifacts", "web", "source", {"revision": "main"}),
+        "source-extra": ("artifacts", "web", "source", {"repo": "x", "branch": "main"}),
+        "artifact-null": ("artifacts", "web", None, None),
+        "config-list": ("config", None, None, []),
+        "name-newline": ("artifacts", "web\n", None, {"image": "web", "digest": digest}),
+    }
+    for name, (a, b, c, value) in mutations.items():
+        data = copy.deepcopy(base)
+        if b is None:
+            data[a] = value
+        elif c is None:
+            data[a][b] = value
+        else:
+            data[a][b][c] = value
+        found.append((f"mutation:{name}", data, "Environment"))
+    return found
+
+
+@pytest.mark.parametrize(("name", "data", "kind"), _documents(), ids=lambda v: str(v)[:40])
+def test_fast_and_reference_validators_agree(name: str, data: object, kind: str) -> None:
+    from promoter.schemas import is_valid, validator
+
+    fast, reference = is_valid(data, kind), validator(kind).is_valid(data)
+    if "newline" in name:
+        # Python's "$" lets jsonschema accept a final newline that ECMA regexes (and the
+        # compiled check) refuse; the semantic rules refuse it too (see negative cases
+        # digest-trailing-newline and app-name-newline). The fast yes is never wrong.
+        assert (fast, reference) == (False, True), name
+    else:
+        assert fast == reference, name

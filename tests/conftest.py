@@ -19,11 +19,52 @@ EXAMPLE = ROOT / "environments"
 Runner = Callable[..., subprocess.CompletedProcess[str]]
 
 
+GIT_CONFIG = """[user]
+\tname = Test User
+\temail = test@example.com
+[init]
+\tdefaultBranch = main
+[commit]
+\tgpgsign = false
+[tag]
+\tgpgsign = false
+"""
+KEEP_GIT = ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_NOSYSTEM")
+CI_VARIABLES = (
+    "GITHUB_ACTIONS",
+    "GITHUB_ACTOR",
+    "GITHUB_TRIGGERING_ACTOR",
+    "GITLAB_CI",
+    "GITLAB_USER_LOGIN",
+    "GITLAB_USER_EMAIL",
+    "GITLAB_USER_NAME",
+)
+
+
 def promoter_env(home: Path) -> dict[str, str]:
     """A clean environment: no user config, no colour, nothing written to the real $HOME."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROMOTER_", "GIT_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k in KEEP_GIT or not (k.startswith(("PROMOTER_", "GIT_")) or k in CI_VARIABLES)
+    }
     env.update(HOME=str(home), NO_COLOR="1", LC_ALL="C.UTF-8", PYTHONDONTWRITEBYTECODE="1")
     return env
+
+
+@pytest.fixture(autouse=True)
+def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test sees a fixed git identity, no signing, and none of the user's git config."""
+    config = tmp_path_factory.getbasetemp() / "gitconfig"
+    if not config.exists():
+        config.write_text(GIT_CONFIG)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for name in os.environ:
+        if (
+            name.startswith(("GIT_", "PROMOTER_")) and name not in KEEP_GIT
+        ) or name in CI_VARIABLES:
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture

@@ -1,0 +1,278 @@
+"""The only module that touches git. Plain values go in and out: shas, paths, trailers.
+
+Everything goes through GitPython's command runner (argument lists, never a shell), so
+the user's own git configuration applies: identity, commit signing, credential helpers,
+hooks. History is read in bulk with one ``git log`` and a format string.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from promoter.errors import GitError
+
+if TYPE_CHECKING:
+    from git import Repo
+
+# Separators that never occur in commit metadata: record, unit and trailer separators.
+_RS, _US = "\x1e", "\x1f"
+_LOG_FORMAT = _US.join(["%H", "%an", "%ae", "%aI", "%cI", "%s", "%(trailers:only,unfold)"]) + _RS
+_C_LOCALE = {"LC_ALL": "C", "LANG": "C"}
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One commit as read from ``git log``: who, when, what it says, and its trailers."""
+
+    sha: str
+    author_name: str
+    author_email: str
+    authored: dt.datetime
+    committed: dt.datetime
+    subject: str
+    trailers: tuple[tuple[str, str], ...]
+
+    def trailer(self, key: str) -> str | None:
+        """The last value of trailer ``key`` (case-insensitive), or None."""
+        key = key.lower()
+        found = None
+        for name, value in self.trailers:
+            if name.lower() == key:
+                found = value
+        return found
+
+    def trailer_values(self, key: str) -> list[str]:
+        """Every value of trailer ``key`` (case-insensitive), in order."""
+        key = key.lower()
+        return [value for name, value in self.trailers if name.lower() == key]
+
+
+class PushRejected(GitError):
+    """The remote refused a push because it moved on (not a fast-forward)."""
+
+
+def _stderr(exc: Any) -> str:
+    text = getattr(exc, "stderr", "") or str(exc)
+    text = str(text).strip().removeprefix("stderr:").strip().strip("'").strip()
+    return " ".join(text.split())
+
+
+class Git:
+    """A git working copy."""
+
+    def __init__(self, repo: Repo) -> None:
+        self._repo = repo
+        self.root = Path(repo.working_tree_dir or ".").resolve()
+
+    @classmethod
+    def open(cls, path: Path) -> Git:
+        """Open the repository that contains ``path``."""
+        from git import InvalidGitRepositoryError, NoSuchPathError, Repo
+
+        try:
+            repo = Repo(path, search_parent_directories=True)
+        except (InvalidGitRepositoryError, NoSuchPathError):
+            raise GitError(
+                f"not a git repository: {path}",
+                hint="Run promoter inside your GitOps repository or pass --repo",
+            ) from None
+        if repo.bare:
+            raise GitError(
+                f"{path} is a bare repository", hint="Run promoter in a clone with a work tree"
+            )
+        return cls(repo)
+
+    def run(self, *args: str, env: dict[str, str] | None = None) -> str:
+        """Run ``git ARGS`` and return its stdout; raise GitError with git's own message."""
+        from git import GitCommandError
+
+        try:
+            out: str = self._repo.git.execute(
+                ["git", *args],
+                env={**_C_LOCALE, **(env or {})},
+                strip_newline_in_stdout=False,
+            )
+        except GitCommandError as exc:
+            raise GitError(
+                f"git {args[0]} failed: {_stderr(exc)}",
+                hint="Check the repository state with `git status`",
+            ) from None
+        return out
+
+    # -- state -------------------------------------------------------------------------
+
+    def head(self) -> str:
+        """The sha of HEAD."""
+        return self.run("rev-parse", "HEAD").strip()
+
+    def branch(self) -> str:
+        """The current branch; refuses a detached HEAD."""
+        name = self.run("symbolic-ref", "--quiet", "--short", "HEAD").strip()
+        if not name:
+            raise GitError("HEAD is detached", hint="Check out the branch to promote on")
+        return name
+
+    def upstream(self) -> tuple[str, str] | None:
+        """The (remote, branch) the current branch tracks, or None."""
+        from git import GitCommandError
+
+        try:
+            ref = self._repo.git.execute(
+                ["git", "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}"],
+                env=_C_LOCALE,
+            ).strip()
+        except GitCommandError:
+            return None
+        remote, _, branch = ref.partition("/")
+        return (remote, branch) if branch else None
+
+    def dirty(self, paths: Sequence[str] = ()) -> list[str]:
+        """Paths with uncommitted changes (staged, unstaged or untracked), git's short form."""
+        out = self.run("status", "--porcelain=v1", "--untracked-files=all", "--", *paths)
+        return [line[3:] for line in out.splitlines() if line.strip()]
+
+    def config(self, key: str) -> str | None:
+        """A git config value, or None."""
+        from git import GitCommandError
+
+        try:
+            return str(self._repo.git.execute(["git", "config", "--get", key])).strip() or None
+        except GitCommandError:
+            return None
+
+    def ahead_behind(self, ref: str) -> tuple[int, int]:
+        """How many commits HEAD is ahead of and behind ``ref``."""
+        out = self.run("rev-list", "--left-right", "--count", f"HEAD...{ref}").split()
+        return int(out[0]), int(out[1])
+
+    # -- changes -----------------------------------------------------------------------
+
+    def commit(self, paths: Sequence[str], message: str, *, allow_empty: bool = False) -> str:
+        """Commit exactly ``paths`` (or nothing, with allow_empty) and return the new sha.
+
+        ``git commit`` itself runs, so the user's hooks and signing configuration apply.
+        """
+        if paths:
+            self.run("add", "--", *paths)
+        # The message goes through a file: a release train's trailers can exceed what one
+        # command-line argument may hold.
+        with tempfile.TemporaryDirectory(prefix="promoter-") as tmp:
+            message_file = Path(tmp) / "COMMIT_MSG"
+            message_file.write_text(message, encoding="utf-8")
+            args = ["commit", "--quiet", "--cleanup=strip", f"--file={message_file}"]
+            if allow_empty:
+                args.append("--allow-empty")
+            if paths:
+                args.extend(["--", *paths])
+            self.run(*args)
+        return self.head()
+
+    def reset_hard(self, sha: str) -> None:
+        """Move the branch, index and work tree back to ``sha`` (undoes our own commit)."""
+        self.run("reset", "--quiet", "--hard", sha)
+
+    def fetch(self, remote: str, branch: str) -> None:
+        """Fetch one branch from a remote."""
+        self.run("fetch", "--quiet", remote, branch)
+
+    def fast_forward(self, ref: str) -> None:
+        """Fast-forward the current branch to ``ref``; never merges or rebases."""
+        self.run("merge", "--quiet", "--ff-only", ref)
+
+    def push(self, remote: str, branch: str) -> None:
+        """Push the current branch; raise PushRejected when the remote has moved on.
+
+        Never forces: a rejected push is retried by the caller after fetching.
+        """
+        from git import GitCommandError
+
+        try:
+            self._repo.git.execute(
+                ["git", "push", "--porcelain", remote, f"HEAD:refs/heads/{branch}"],
+                env=_C_LOCALE,
+            )
+        except GitCommandError as exc:
+            out = f"{exc.stdout or ''}\n{exc.stderr or ''}"
+            if "[rejected]" in out or "non-fast-forward" in out or "fetch first" in out:
+                raise PushRejected(
+                    f"push to {remote}/{branch} was rejected: the branch moved on",
+                    hint="promoter fetches, re-checks and retries",
+                ) from None
+            raise GitError(
+                f"push to {remote}/{branch} failed: {_stderr(exc)}",
+                hint="Check your credentials and the remote's branch protection; "
+                "nothing was left behind locally",
+            ) from None
+
+    # -- reading history ---------------------------------------------------------------
+
+    def log(
+        self,
+        rev: str = "HEAD",
+        paths: Sequence[str] = (),
+        *,
+        grep: str | None = None,
+        max_count: int | None = None,
+    ) -> Iterator[Commit]:
+        """Commits reachable from ``rev``, newest first, read with one ``git log``."""
+        args = ["log", f"--format={_LOG_FORMAT}", rev]
+        if grep:
+            args.extend(["--extended-regexp", f"--grep={grep}"])
+        if max_count is not None:
+            args.append(f"--max-count={max_count}")
+        if paths:
+            args.extend(["--", *paths])
+        out = self.run(*args)
+        for raw in out.split(_RS):
+            record = raw.strip("\n")
+            if record:
+                yield _parse_record(record)
+
+    def show(self, rev: str, path: str) -> str | None:
+        """The text of ``path`` at ``rev``, or None when it did not exist there."""
+        from git import GitCommandError
+
+        try:
+            out: str = self._repo.git.execute(
+                ["git", "show", f"{rev}:{path}"], env=_C_LOCALE, strip_newline_in_stdout=False
+            )
+        except GitCommandError:
+            return None
+        return out
+
+    def verify_commit(self, sha: str) -> tuple[bool, str]:
+        """Check a commit's signature with git's own verification: (ok, git's message)."""
+        from git import GitCommandError
+
+        try:
+            status, out, err = self._repo.git.execute(
+                ["git", "verify-commit", "--raw", sha],
+                with_extended_output=True,
+                env=_C_LOCALE,
+            )
+        except GitCommandError as exc:
+            return False, _stderr(exc) or "no valid signature"
+        return status == 0, " ".join(f"{out} {err}".split())
+
+
+def _parse_record(record: str) -> Commit:
+    sha, name, email, authored, committed, subject, trailers = record.split(_US, 6)
+    pairs = []
+    for line in trailers.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip():
+            pairs.append((key.strip(), value.strip()))
+    return Commit(
+        sha.strip(),
+        name,
+        email,
+        dt.datetime.fromisoformat(authored),
+        dt.datetime.fromisoformat(committed),
+        subject,
+        tuple(pairs),
+    )

@@ -1,0 +1,123 @@
+"""promoter.git against real repositories with a bare remote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from promoter.errors import GitError
+from promoter.git import Git, PushRejected
+from tests.conftest import CASES
+from tests.gitutil import clone, commit_all, git, remote_with_clone
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    return remote_with_clone(tmp_path, CASES / "base")[0]
+
+
+def test_open_refuses_a_folder_outside_git(tmp_path: Path) -> None:
+    with pytest.raises(GitError, match="not a git repository") as info:
+        Git.open(tmp_path)
+    assert "--repo" in info.value.render()
+
+
+def test_open_finds_the_root_from_a_subfolder(work: Path) -> None:
+    repo = Git.open(work / "environments")
+    assert repo.root == work.resolve()
+    assert repo.branch() == "main"
+    assert repo.upstream() == ("origin", "main")
+
+
+def test_dirty_lists_changed_and_untracked_files(work: Path) -> None:
+    repo = Git.open(work)
+    assert repo.dirty() == []
+    (work / "environments" / "dev.yaml").write_text("changed\n")
+    (work / "notes.txt").write_text("new\n")
+    assert sorted(repo.dirty()) == ["environments/dev.yaml", "notes.txt"]
+    assert repo.dirty(["environments"]) == ["environments/dev.yaml"]
+
+
+def test_commit_only_the_named_paths_with_trailers(work: Path) -> None:
+    repo = Git.open(work)
+    (work / "environments" / "dev.yaml").write_text("changed\n")
+    (work / "other.txt").write_text("not mine\n")
+    message = "subject\n\nbody line\n\nPromoter-App: web\nPromoter-Gate: checks pass (a, b)\n"
+    sha = repo.commit(["environments/dev.yaml"], message)
+    assert repo.head() == sha
+    assert repo.dirty() == ["other.txt"]
+    (commit,) = list(repo.log(max_count=1))
+    assert commit.sha == sha and commit.subject == "subject"
+    assert commit.author_email == "test@example.com"
+    assert commit.trailers == (("Promoter-App", "web"), ("Promoter-Gate", "checks pass (a, b)"))
+    assert commit.trailer("promoter-app") == "web"
+
+
+def test_long_message_goes_through_a_file(work: Path) -> None:
+    repo = Git.open(work)
+    trailers = "\n".join(f"Promoter-App: app-{i:05d}" for i in range(20000))  # > 128 KiB
+    repo.commit([], f"train\n\n{trailers}\n", allow_empty=True)
+    (commit,) = list(repo.log(max_count=1))
+    assert len(commit.trailer_values("Promoter-App")) == 20000
+
+
+def test_log_filters_by_grep_and_path(work: Path) -> None:
+    repo = Git.open(work)
+    repo.commit([], "one\n\nPromoter-Kind: record\n", allow_empty=True)
+    repo.commit([], "two\n", allow_empty=True)
+    assert [c.subject for c in repo.log(grep="^Promoter-Kind:")] == ["one"]
+    assert [c.subject for c in repo.log(paths=["environments"])] == ["Initial state"]
+
+
+def test_show_reads_a_file_at_a_revision(work: Path) -> None:
+    repo = Git.open(work)
+    first = repo.head()
+    (work / "environments" / "dev.yaml").write_text("changed\n")
+    commit_all(work, "change")
+    assert (
+        repo.show(first, "environments/dev.yaml")
+        == (CASES / "base/environments/dev.yaml").read_text()
+    )
+    assert repo.show("HEAD", "environments/dev.yaml") == "changed\n"
+    assert repo.show("HEAD", "environments/nope.yaml") is None
+
+
+def test_push_rejected_when_the_remote_moved_on_then_fetch_and_fast_forward(
+    work: Path, tmp_path: Path
+) -> None:
+    other = clone(tmp_path / "remote.git", tmp_path / "other")
+    (other / "x.txt").write_text("x\n")
+    commit_all(other, "elsewhere")
+    git(other, "push", "--quiet")
+
+    repo = Git.open(work)
+    start = repo.head()
+    repo.commit([], "mine\n", allow_empty=True)
+    with pytest.raises(PushRejected, match="rejected"):
+        repo.push("origin", "main")
+    repo.reset_hard(start)
+    repo.fetch("origin", "main")
+    assert repo.ahead_behind("origin/main") == (0, 1)
+    repo.fast_forward("origin/main")
+    repo.commit([], "mine again\n", allow_empty=True)
+    repo.push("origin", "main")
+    assert git(tmp_path / "remote.git", "log", "--format=%s", "-1").strip() == "mine again"
+
+
+def test_push_failure_that_is_not_a_race_is_a_git_error(work: Path, tmp_path: Path) -> None:
+    hook = tmp_path / "remote.git" / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'protected branch' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    repo = Git.open(work)
+    repo.commit([], "mine\n", allow_empty=True)
+    with pytest.raises(GitError) as info:
+        repo.push("origin", "main")
+    assert not isinstance(info.value, PushRejected)
+    assert "protected branch" in info.value.message
+
+
+def test_unsigned_commit_does_not_verify(work: Path) -> None:
+    repo = Git.open(work)
+    ok, _ = repo.verify_commit(repo.head())
+    assert not ok

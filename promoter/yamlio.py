@@ -15,13 +15,9 @@ line endings and a missing final newline therefore survive by construction.
 
 from __future__ import annotations
 
-import contextlib
 import gc
-import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -408,6 +404,9 @@ class _Builder:
 
     def end(self, event: Any) -> None:
         frame = self.stack.pop()
+        if frame.flow:  # a flow collection ends at its bracket; record where
+            span = self.values[frame.path]
+            self.values[frame.path] = span._replace(end=event.end_mark.index)
         if frame.anchor:
             self.open_anchors.discard(frame.anchor)
             self.anchors[frame.anchor] = (frame.container, frame.size)
@@ -458,177 +457,3 @@ def resolve_plain(text: str) -> Scalar:
     if _NAN.match(text):
         return math.nan
     return text
-
-
-# ---------------------------------------------------------------------------------------
-# Editing
-# ---------------------------------------------------------------------------------------
-
-_PLAIN_FIRST_FORBIDDEN = set("-?:,[]{}#&*!|>'\"%@`")
-# Plain words that YAML 1.1 readers (PyYAML, go-yaml v2 under kubectl and Helm) take for
-# booleans, numbers (with "_", 0b, sexagesimal 12:30), dates, merge or value keys.
-_YAML11_NOT_STR = re.compile(
-    r"(?:[yYnN]|yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF|<<|=)\Z"
-    r"|[-+]?(?:0b[01_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*(?::[0-5]?[0-9])*(?:\.[0-9_]*)?|\.[0-9_]+)"
-    r"(?:[eE][-+]?[0-9]+)?\Z"
-    r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt ]|\Z)"
-)
-
-
-def _plain_ok(value: str, flow: bool = False) -> bool:
-    """True when ``value`` can be written as a plain scalar and read back as the same string."""
-    if not value or value != value.strip() or "\n" in value or "\r" in value:
-        return False
-    if _YAML11_NOT_STR.match(value) or (flow and ":" in value):  # libyaml: no ":" in flow
-        return False
-    if value[0] in _PLAIN_FIRST_FORBIDDEN and not (
-        value[0] in "-?:" and len(value) > 1 and not value[1].isspace()
-    ):
-        return False
-    if ": " in value or " #" in value or value.endswith(":") or "\t" in value:
-        return False
-    if any(ch in value for ch in ",[]{}"):  # unsafe inside flow collections
-        return False
-    return resolve_plain(value) == value and isinstance(resolve_plain(value), str)
-
-
-def render_scalar(value: Scalar, style: str, flow: bool = False) -> str:
-    """Render ``value`` as YAML in the given quoting style, falling back to a safe one."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and not math.isfinite(value):
-        return ".nan" if math.isnan(value) else ".inf" if value > 0 else "-.inf"
-    if isinstance(value, int | float):
-        return json.dumps(value)
-    if style == '"':
-        return json.dumps(value, ensure_ascii=False)
-    if style == "'" or not _plain_ok(value, flow):
-        if "\n" in value or "\r" in value:
-            return json.dumps(value, ensure_ascii=False)
-        return "'" + value.replace("'", "''") + "'"
-    return value
-
-
-def _path_text(path: KeyPath) -> str:
-    return ".".join(str(part) for part in path) or "(document)"
-
-
-def _value_at(data: Any, path: KeyPath) -> Any:
-    for part in path:
-        data = data[part]
-    return data
-
-
-def set_scalars(doc: Document, changes: Mapping[KeyPath, Scalar]) -> str:
-    """Return ``doc.text`` with each existing scalar at a path replaced; nothing else changes."""
-    edits: list[tuple[int, int, str]] = []
-    for path, value in changes.items():
-        span = doc.values.get(tuple(path))
-        where = _path_text(path)
-        if span is None:
-            raise ConfigError(
-                f"no value at {where}",
-                file=doc.name,
-                hint="Add the key by hand first; promoter only changes existing values",
-            )
-        if span.style is None:
-            raise ConfigError(
-                f"the value at {where} is a collection or an alias, not a scalar",
-                file=doc.name,
-                line=span.line,
-                column=span.column,
-                hint="Point at a scalar value",
-            )
-        if span.style in ("|", ">"):
-            raise ConfigError(
-                f"the value at {where} is a block scalar",
-                file=doc.name,
-                line=span.line,
-                column=span.column,
-                hint="Write it as a single-line scalar first",
-            )
-        current = _value_at(doc.data, tuple(path))
-        if type(current) is type(value) and current == value:
-            continue  # keep its spelling ("caf\u00e9", True, 0x10): the bytes stay the same
-        start = span.start
-        if span.prefixed:
-            start = _skip_properties(doc.text, start, span.end)
-        new = render_scalar(value, span.style, span.flow)
-        if start == span.end and start > 0 and not doc.text[start - 1].isspace():
-            new = " " + new  # no value at all: "key:", "-", "key: &anchor" or "key: !!str"
-        edits.append((start, span.end, new))
-    text = doc.text
-    for start, end, new in sorted(edits, reverse=True):
-        text = text[:start] + new + text[end:]
-    _verify(doc, changes, text)
-    return text
-
-
-def _skip_properties(text: str, start: int, end: int) -> int:
-    """Skip a scalar's anchor (&a), tag (!t) and comments after them: only its text is replaced."""
-    pos = start
-    while pos < end and text[pos] in "&!#":
-        if text[pos] == "#":  # "key: &a  # comment" with the value on the next line
-            while pos < end and text[pos] not in "\r\n":
-                pos += 1
-        while pos < end and not text[pos].isspace():
-            pos += 1
-        while pos < end and text[pos].isspace():
-            pos += 1
-    return pos
-
-
-def _verify(doc: Document, changes: Mapping[KeyPath, Scalar], text: str) -> None:
-    """Parse the edited text and prove that exactly the intended values changed."""
-    expected = json.loads(json.dumps(doc.data))
-    for path, value in changes.items():
-        parent = _value_at(expected, tuple(path)[:-1])
-        parent[path[-1]] = value
-    after = loads(text, doc.name).data
-    if json.dumps(after, sort_keys=True) != json.dumps(expected, sort_keys=True):
-        raise ConfigError(
-            "editing would change more than the intended values (an alias shares one of them?)",
-            file=doc.name,
-            hint="Edit this file by hand; nothing was written",
-        )
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file and a rename: readers never see half."""
-    path = path.resolve()  # a symlinked file keeps its link; the target is replaced
-    directory = path.parent
-    mode = None
-    with contextlib.suppress(FileNotFoundError):
-        mode = path.stat().st_mode & 0o7777
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        if mode is not None:
-            tmp.chmod(mode)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    # Make the rename itself durable; some filesystems do not support fsync on directories.
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
-def update_file(path: Path, changes: Mapping[KeyPath, Scalar], name: str | None = None) -> bool:
-    """Set scalars in a YAML file in place, atomically; return whether the file changed."""
-    doc = load(path, name)
-    text = set_scalars(doc, changes)
-    if text == doc.text:
-        return False
-    write_atomic(path, text)
-    return True

@@ -20,7 +20,7 @@ DIGEST = "sha256:" + "3" * 64
 
 def set_digest(repo: Path, env: str, app: str, digest: str) -> None:
     """Change one digest through the project's own lossless editor."""
-    from promoter.yamlio import update_file
+    from promoter.yamledit import update_file
 
     update_file(repo / "environments" / f"{env}.yaml", {("artifacts", app, "digest"): digest})
 

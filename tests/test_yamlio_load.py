@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from promoter import yamlio
+from promoter import yamledit, yamlio
 from promoter.errors import ConfigError
 from promoter.yamlio import load, loads, resolve_plain
 
@@ -151,7 +151,7 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
 def test_write_atomic_replaces_and_leaves_no_temp_file(tmp_path: Path) -> None:
     path = tmp_path / "x.yaml"
     path.write_text("a: 1\n")
-    yamlio.write_atomic(path, "a: 2\n")
+    yamledit.write_atomic(path, "a: 2\n")
     assert path.read_text() == "a: 2\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.yaml"]
 
@@ -167,7 +167,7 @@ def test_write_atomic_failure_keeps_the_old_file(
 
     monkeypatch.setattr(Path, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
-        yamlio.write_atomic(path, "a: 2\n")
+        yamledit.write_atomic(path, "a: 2\n")
     assert path.read_text() == "a: 1\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.yaml"]
 
@@ -177,6 +177,6 @@ def test_write_atomic_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
     target.write_text("a: 1\n")
     link = tmp_path / "link.yaml"
     link.symlink_to(target)
-    yamlio.write_atomic(link, "a: 2\n")
+    yamledit.write_atomic(link, "a: 2\n")
     assert link.is_symlink()
     assert target.read_text() == "a: 2\n"

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from promoter import yamlio
+from promoter import yamledit
 from promoter.errors import ConfigError
-from promoter.yamlio import KeyPath, Scalar, load, loads, set_scalars, update_file
+from promoter.yamledit import set_scalars, update_file
+from promoter.yamlio import KeyPath, Scalar, load, loads
 
 # Three well-formed digests: A and C are "current", B and D are "new".
 A = "sha256:4f5d2c1b0a9e8d7c6b5a49382716051f4e3d2c1b0a99887766554433221100ff"
@@ -614,6 +615,6 @@ def test_write_atomic_failure_leaves_original_and_no_temp_file(
 
 def test_write_atomic_new_file(tmp_path: Path) -> None:
     path = tmp_path / "new.yaml"
-    yamlio.write_atomic(path, "a: é\r\n")
+    yamledit.write_atomic(path, "a: é\r\n")
     assert path.read_bytes() == "a: é\r\n".encode()
     assert [p.name for p in tmp_path.iterdir()] == ["new.yaml"]

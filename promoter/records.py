@@ -1,0 +1,205 @@
+"""What promoter writes into commit messages, and reads back: the audit log's vocabulary.
+
+Every promoter commit has a conventional subject, a short human summary, and git trailers
+(``Key: value`` lines at the end) that make it machine-readable from git alone::
+
+    promote(web): staging → prod sha256:1a2b3c4d
+
+    web 1.4.3 (sha256:1a2b3c4d) replaces 1.4.2 (sha256:0f9e8d7c) in prod.
+
+    Promoter-Kind: promote
+    Promoter-From: staging
+    Promoter-To: prod
+    Promoter-App: web
+    Promoter-Change: web sha256:0f9e…(64 hex) -> sha256:1a2b…(64 hex)
+    Promoter-Gate: web checks pass: regression, security-scan passed in staging
+    Promoter-Actor: Alice <alice@example.com>
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from promoter.actor import Actor, parse_actor
+from promoter.git import Commit
+
+Kind = Literal["publish", "promote", "rollback", "record", "approve"]
+KINDS: tuple[Kind, ...] = ("publish", "promote", "rollback", "record", "approve")
+GREP = "^Promoter-Kind: "  # finds promoter commits in `git log --grep`
+
+
+@dataclass(frozen=True)
+class Change:
+    """One app's digest moving in an environment."""
+
+    app: str
+    previous: str | None
+    digest: str
+    version: str | None = None
+
+
+@dataclass(frozen=True)
+class GateNote:
+    """A gate's result as recorded in a promotion commit."""
+
+    app: str
+    gate: str
+    status: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Event:
+    """One promoter commit, parsed: what happened, where, by whom and when."""
+
+    kind: Kind
+    environment: str
+    actor: Actor
+    sources: tuple[str, ...] = ()
+    changes: tuple[Change, ...] = ()
+    gates: tuple[GateNote, ...] = ()
+    hotfix: bool = False
+    app: str | None = None  # record, approve
+    digest: str | None = None  # record, approve
+    check: tuple[str, str] | None = None  # record: (name, passed|failed)
+    url: str | None = None  # record: link to the evidence
+    sha: str = ""
+    when: dt.datetime | None = None
+    author: str = ""
+
+
+def short(digest: str | None) -> str:
+    """``sha256:1a2b3c4d`` for subjects and tables (``none`` for a missing digest)."""
+    if not digest:
+        return "none"
+    algorithm, _, hexpart = digest.partition(":")
+    return f"{algorithm}:{hexpart[:8]}"
+
+
+def _subject(event: Event) -> str:
+    apps = sorted({c.app for c in event.changes} | ({event.app} if event.app else set()))
+    scope = apps[0] if len(apps) == 1 else f"{len(apps)} apps"
+    kind = "hotfix" if event.hotfix else event.kind
+    if event.kind == "promote":
+        route = f"{', '.join(event.sources)} → {event.environment}"
+        one = event.changes[0].digest if len(event.changes) == 1 else None
+        return f"{kind}({scope}): {route}" + (f" {short(one)}" if one else "")
+    if event.kind in ("publish", "rollback"):
+        change = event.changes[0] if len(event.changes) == 1 else None
+        if change is None:
+            return f"{kind}({scope}): {event.environment}"
+        if event.kind == "rollback":
+            return f"rollback({scope}): {event.environment} {short(change.previous)} → " + short(
+                change.digest
+            )
+        version = f" {change.version}" if change.version else ""
+        return f"publish({scope}): {event.environment} {short(change.digest)}{version}"
+    if event.kind == "record":
+        name, result = event.check or ("?", "?")
+        return f"record({scope}): {name} {result} in {event.environment} for {short(event.digest)}"
+    return f"approve({scope}): {event.environment} for {short(event.digest)}"
+
+
+def _summary(event: Event) -> list[str]:
+    lines = []
+    for change in event.changes:
+        version = f"{change.version} " if change.version else ""
+        if change.previous:
+            lines.append(
+                f"{change.app} {version}({short(change.digest)}) replaces "
+                f"{short(change.previous)} in {event.environment}."
+            )
+        else:
+            lines.append(
+                f"{change.app} {version}({short(change.digest)}) enters {event.environment}."
+            )
+    if event.gates:
+        lines.append("")
+        lines.append("Gates:")
+        lines.extend(f"  {n.app}: {n.gate} {n.status}: {n.reason}" for n in event.gates)
+    return lines
+
+
+def message(event: Event) -> str:
+    """The full commit message for an event: subject, summary, trailers."""
+    trailers: list[tuple[str, str]] = [("Promoter-Kind", event.kind)]
+    trailers += [("Promoter-From", source) for source in event.sources]
+    if event.kind == "record":
+        trailers.append(("Promoter-Env", event.environment))
+    else:
+        trailers.append(("Promoter-To", event.environment))
+    apps = sorted({c.app for c in event.changes} | ({event.app} if event.app else set()))
+    trailers += [("Promoter-App", app) for app in apps]
+    trailers += [
+        ("Promoter-Change", f"{c.app} {c.previous or 'none'} -> {c.digest}") for c in event.changes
+    ]
+    if event.digest:
+        trailers.append(("Promoter-Digest", event.digest))
+    if event.check:
+        trailers.append(("Promoter-Check", f"{event.check[0]}={event.check[1]}"))
+    if event.url:
+        trailers.append(("Promoter-Url", event.url))
+    trailers += [("Promoter-Gate", f"{n.app} {n.gate} {n.status}: {n.reason}") for n in event.gates]
+    if event.hotfix:
+        trailers.append(("Promoter-Hotfix", "true"))
+    if event.kind == "rollback":
+        trailers.append(("Promoter-Rollback", "true"))
+    trailers.append(("Promoter-Actor", event.actor.display))
+    if event.actor.run_url:
+        trailers.append(("Promoter-Run", event.actor.run_url))
+    body = "\n".join(_summary(event))
+    block = "\n".join(f"{key}: {' '.join(value.split())}" for key, value in trailers)
+    return (
+        f"{_subject(event)}\n\n{body}\n\n{block}\n" if body else f"{_subject(event)}\n\n{block}\n"
+    )
+
+
+def parse(commit: Commit) -> Event | None:
+    """The event a promoter commit records, or None for any other commit."""
+    kind = commit.trailer("Promoter-Kind")
+    if kind not in KINDS:
+        return None
+    changes = []
+    for value in commit.trailer_values("Promoter-Change"):
+        parts = value.split()
+        if len(parts) == 4 and parts[2] == "->":
+            changes.append(Change(parts[0], None if parts[1] == "none" else parts[1], parts[3]))
+    gates = []
+    for value in commit.trailer_values("Promoter-Gate"):
+        head, _, reason = value.partition(": ")
+        parts = head.split()
+        if len(parts) == 3:
+            gates.append(GateNote(parts[0], parts[1], parts[2], reason))
+    check = None
+    if commit.trailer("Promoter-Check"):
+        name, _, result = (commit.trailer("Promoter-Check") or "").partition("=")
+        check = (name, result)
+    apps = commit.trailer_values("Promoter-App")
+    actor = parse_actor(commit.trailer("Promoter-Actor") or commit.author_email)
+    run = commit.trailer("Promoter-Run")
+    if run:
+        actor = Actor(actor.id, actor.name, run)
+    return Event(
+        kind=kind,
+        environment=commit.trailer("Promoter-To") or commit.trailer("Promoter-Env") or "",
+        actor=actor,
+        sources=tuple(commit.trailer_values("Promoter-From")),
+        changes=tuple(changes),
+        gates=tuple(gates),
+        hotfix=(commit.trailer("Promoter-Hotfix") or "").lower() == "true",
+        app=apps[0] if kind in ("record", "approve") and apps else None,
+        digest=commit.trailer("Promoter-Digest"),
+        check=check,
+        url=commit.trailer("Promoter-Url"),
+        sha=commit.sha,
+        when=commit.committed,
+        author=f"{commit.author_name} <{commit.author_email}>",
+    )
+
+
+def parse_all(commits: Sequence[Commit]) -> list[Event]:
+    """Events of every promoter commit among ``commits``, in the same order."""
+    return [event for event in map(parse, commits) if event is not None]

@@ -46,17 +46,23 @@ class Layout:
         return path
 
     def env_files(self) -> list[Path]:
-        """Every YAML file in the environment folder except the pipeline file, sorted."""
-        found = []
-        with os.scandir(self.env_dir) as entries:
-            for entry in entries:
-                if (
-                    entry.name.endswith((".yaml", ".yml"))
-                    and entry.is_file()
-                    and entry.name != self.pipeline_file.name
-                ):
-                    found.append(self.env_dir / entry.name)
-        return sorted(found)
+        """Every YAML entry in the environment folder except the pipeline file, sorted.
+
+        Entries are listed by name whatever they are (a directory, a dangling symlink), so
+        reading them reports what is wrong instead of pretending the file is missing.
+        """
+        try:
+            names = [entry.name for entry in os.scandir(self.env_dir)]
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot list {self.display(self.env_dir)}: {exc.strerror or exc}",
+                hint="Check that the folder exists and is readable",
+            ) from None
+        return sorted(
+            self.env_dir / name
+            for name in names
+            if name.endswith((".yaml", ".yml")) and name != self.pipeline_file.name
+        )
 
 
 def find_layout(repo: Path | None, pipeline: str | None) -> Layout:

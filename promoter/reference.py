@@ -15,7 +15,7 @@ _REPO_RE = re.compile(
     r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\Z"
 )
 _HEX = set("0123456789abcdef")
-_LOOKS_LIKE_ALGO = re.compile(r"[a-z0-9]+[+._-]?[a-z0-9]*:")
+_TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")  # the OCI tag grammar
 
 
 def is_name(value: str) -> bool:
@@ -36,7 +36,7 @@ def explain_name(value: str, what: str = "name") -> str | None:
     else:
         problem = "is not a safe identifier"
     return (
-        f"{what} {value!r} {problem}; use lowercase letters, digits and inner hyphens "
+        f"{what} {show(value, 70)} {problem}; use lowercase letters, digits and inner hyphens "
         "(at most 63 characters), e.g. 'staging' or 'web-api'"
     )
 
@@ -46,6 +46,12 @@ def is_digest(value: str) -> bool:
     return bool(DIGEST_RE.match(value))
 
 
+def show(value: object, limit: int = 80) -> str:
+    """``repr(value)``, cut to ``limit`` characters so a huge value cannot flood a message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 5] + "…" + text[-4:]
+
+
 def explain_digest(value: object) -> str | None:
     """Why ``value`` is not a well-formed immutable digest, or None."""
     fix = (
@@ -53,30 +59,35 @@ def explain_digest(value: object) -> str | None:
         "'{{.Digest}}' docker://IMAGE:TAG` or `crane digest IMAGE:TAG`"
     )
     if not isinstance(value, str):
-        return (
-            f"digest {value!r} is a {type(value).__name__}, not a string; "
-            f"write sha256:<64 hex characters> ({fix})"
-        )
+        return f"digest {show(value)} is not a string; write sha256:<64 hex characters> ({fix})"
     if is_digest(value):
         return None
-    if not _LOOKS_LIKE_ALGO.match(value):
-        return f"digest {value!r} is a mutable tag, not a digest: {fix}"
+    shown = show(value)
+    if value != value.strip():
+        return f"digest {shown} has leading or trailing whitespace; remove it"
+    if "@" in value or "/" in value:
+        return (
+            f"digest {shown} is an image reference; put the repository in `image:` and only "
+            "sha256:<64 hex characters> in `digest:`"
+        )
+    if _TAG_RE.match(value) and ":" not in value:
+        return f"digest {shown} is a mutable tag, not a digest: {fix}"
     algorithm, _, hexpart = value.partition(":")
     if algorithm != "sha256":
         return (
-            f"digest {value!r} uses algorithm {algorithm!r}; promoter pins sha256 "
-            "digests (sha256:<64 hex characters>)"
+            f"digest {shown} uses algorithm {show(algorithm, 20)}; promoter pins sha256 digests "
+            "(sha256:<64 hex characters>)"
         )
     if hexpart != hexpart.lower() and set(hexpart.lower()) <= _HEX:
-        return f"digest {value!r} has uppercase hex; write it in lowercase"
+        return f"digest {shown} has uppercase hex; write it in lowercase"
     bad = sorted(set(hexpart) - _HEX)
     if bad:
+        listed = ", ".join(map(repr, bad[:5])) + (", …" if len(bad) > 5 else "")
         return (
-            f"digest {value!r} has characters that are not hex ({', '.join(map(repr, bad))}); "
-            "a digest "
-            "is sha256: followed by 64 characters 0-9 a-f"
+            f"digest {shown} has characters that are not hex ({listed}); a digest is sha256: "
+            "followed by 64 characters 0-9 a-f"
         )
-    return f"digest {value!r} has {len(hexpart)} hex characters, expected 64; copy the whole digest"
+    return f"digest {shown} has {len(hexpart)} hex characters, expected 64; copy the whole digest"
 
 
 def split_tag(image: str) -> tuple[str, str | None]:
@@ -91,22 +102,22 @@ def split_tag(image: str) -> tuple[str, str | None]:
 def explain_image(value: object) -> str | None:
     """Why ``value`` is not a plain image repository (no tag, no digest), or None."""
     if not isinstance(value, str):
-        return f"image {value!r} is not a string; write the repository, e.g. registry/team/web"
+        return f"image {show(value)} is not a string; write the repository, e.g. registry/team/web"
     if "@" in value:
         repo, _, digest = value.partition("@")
         return (
-            f"image {value!r} embeds a digest; write `image: {repo}` and put "
+            f"image {show(value)} embeds a digest; write `image: {repo}` and put "
             f"`digest: {digest}` in the digest field"
         )
     repo, tag = split_tag(value)
     if tag is not None:
         return (
-            f"image {value!r} carries the mutable tag {tag!r}; write `image: {repo}` and "
+            f"image {show(value)} carries the mutable tag {tag!r}; write `image: {repo}` and "
             "pin the artifact with `digest: sha256:...` instead"
         )
     if not _REPO_RE.match(value):
         return (
-            f"image {value!r} is not a valid repository name (lowercase, e.g. "
+            f"image {show(value)} is not a valid repository name (lowercase, e.g. "
             "registry.example.com/team/web)"
         )
     return None

@@ -9,7 +9,8 @@ from __future__ import annotations
 import difflib
 import functools
 import json
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
@@ -49,10 +50,31 @@ def load_schema(kind: str) -> dict[str, Any]:
 
 @functools.cache
 def validator(kind: str) -> Validator:
-    """A draft 2020-12 validator for a file kind."""
-    from jsonschema import Draft202012Validator
+    """A draft 2020-12 validator for a file kind, with ECMA-262 ``pattern`` semantics."""
+    from jsonschema import Draft202012Validator, validators
 
-    return Draft202012Validator(load_schema(kind))
+    strict = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})  # type: ignore[no-untyped-call]
+    return strict(load_schema(kind))  # type: ignore[no-any-return]
+
+
+_DOLLAR = re.compile(r"(?<!\\)\$")
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    # JSON Schema patterns are ECMA-262 regexes, where "$" matches only at the very end;
+    # Python's "$" also matches before a final newline, which would let "web\n" pass.
+    return re.compile(_DOLLAR.sub(r"\\Z", pattern))
+
+
+def _ecma_pattern(
+    validator: Validator, pattern: str, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    from jsonschema import ValidationError
+
+    del validator, schema
+    if isinstance(instance, str) and not _compiled(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
 @functools.cache
@@ -86,7 +108,22 @@ def check(doc: Document, kind: str) -> list[Finding]:
     findings: list[Finding] = []
     for error in validator(kind).iter_errors(doc.data):
         findings.extend(_translate(doc, error))
+    if not findings:  # the two validators disagree: never let that pass silently
+        findings.append(
+            Finding(doc.name, 1, 1, "schema", f"the file does not match {SCHEMA_FILES[kind]}")
+        )
     return findings
+
+
+def _valid_alone(schema: Mapping[str, Any], value: str) -> bool:
+    """Whether ``value`` satisfies a self-contained subschema (False when it is not one)."""
+    from jsonschema import Draft202012Validator
+    from referencing.exceptions import Unresolvable
+
+    try:
+        return bool(Draft202012Validator(dict(schema)).is_valid(value))
+    except Unresolvable:
+        return False
 
 
 def _source(doc: Document, path: KeyPath) -> str:
@@ -178,8 +215,13 @@ def _translate(doc: Document, error: ValidationError) -> list[Finding]:
                 )
             ]
         message = f"{where} must be {wanted}, not {got}"
+        written = _source(doc, path)
         if expected == "string" and isinstance(instance, int | float | bool):
-            message += f'; quote it: {last}: "{_source(doc, path)}"'
+            # Suggest quoting only when the quoted text would be valid where it stands.
+            if _valid_alone(schema, written):
+                message += f'; quote it: {last}: "{written}"'
+        elif expected == "object" and instance is None:
+            message += f"; write `{last}: {{}}` for an empty one"
         return [at(doc, path, "wrong-type", message)]
     if kind == "const":
         return [

@@ -67,12 +67,11 @@ class StatusReport:
         )
 
 
-def _pick(kind: str, wanted: Sequence[str], known: Sequence[str], where: str) -> tuple[str, ...]:
+def _pick(kind: str, wanted: Sequence[str], known: Sequence[str]) -> tuple[str, ...]:
     unknown = [name for name in wanted if name not in known]
     if unknown:
         raise UsageError(
             f"unknown {kind} {unknown[0]!r} (known: {', '.join(known)})",
-            file=where,
             hint=f"Check the spelling of --{kind[:3]}",
         )
     return tuple(name for name in known if name in wanted) if wanted else tuple(known)
@@ -83,8 +82,8 @@ def compute_status(
 ) -> StatusReport:
     """Build the status matrix, optionally limited to some environments and apps."""
     pipeline = snapshot.pipeline
-    env_names = _pick("environment", environments, pipeline.order(), snapshot.pipeline_file)
-    app_names = _pick("app", apps, snapshot.apps, snapshot.pipeline_file)
+    env_names = _pick("environment", environments, pipeline.order())
+    app_names = _pick("app", apps, snapshot.apps)
     cells: dict[tuple[str, str], Cell] = {}
     for env_name in env_names:
         sources = pipeline.environments[env_name].sources

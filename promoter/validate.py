@@ -7,6 +7,7 @@ Snapshot is only built from a repository without findings.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +17,11 @@ from promoter import reference, schemas
 from promoter.errors import ConfigError, PromoterError, UsageError
 from promoter.findings import Finding, at, path_text
 from promoter.layout import Layout
-from promoter.model import Snapshot, pipeline_from_data, state_from_data
+from promoter.model import Environment, Pipeline, Snapshot, pipeline_from_data, state_from_data
 from promoter.yamlio import Document, KeyPath, load
 
 KINDS = ("Pipeline", "Environment")
+_CLOCK = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]\Z|24:00\Z")
 
 
 @dataclass(frozen=True)
@@ -82,14 +84,16 @@ def inspect(layout: Layout) -> Inspection:
     pdoc = _read(layout.pipeline_file, pipe_name, findings)
     files = [pipe_name]
     envs: Mapping[str, Any] = {}
-    pipeline_ok = False
+    envs_known = pipeline_ok = False
     if pdoc is not None:
         schema_findings = schemas.check(pdoc, "Pipeline")
         _add(findings, schema_findings)
         _add(findings, pipeline_semantics(pdoc, layout.pipeline_file.stem))
         if isinstance(pdoc.data, dict) and isinstance(pdoc.data.get("environments"), dict):
             envs = pdoc.data["environments"]
+            envs_known = True
         pipeline_ok = not findings
+    graph = pipeline_from_data(pdoc.data) if pipeline_ok and pdoc else _graph(envs)
 
     docs: dict[str, Document] = {}
     on_disk: set[str] = set()
@@ -110,7 +114,19 @@ def inspect(layout: Layout) -> Inspection:
             )
             continue
         on_disk.add(stem)
-        if stem not in envs and pdoc is not None:
+        if not reference.is_name(stem):
+            findings.append(
+                Finding(
+                    name,
+                    1,
+                    1,
+                    "unsafe-name",
+                    f"file name {path.name!r} is not a safe environment name; rename it "
+                    "(lowercase letters, digits and inner hyphens) or move it out of "
+                    f"{layout.display(layout.env_dir)}",
+                )
+            )
+        elif stem not in envs and envs_known:
             findings.append(
                 Finding(
                     name,
@@ -129,7 +145,8 @@ def inspect(layout: Layout) -> Inspection:
             docs[stem] = doc
     if pdoc is not None:
         for env in envs:
-            if reference.is_name(env) and env not in on_disk:
+            reserved = env == layout.pipeline_file.stem
+            if reference.is_name(env) and env not in on_disk and not reserved:
                 findings.append(
                     at(
                         pdoc,
@@ -141,48 +158,77 @@ def inspect(layout: Layout) -> Inspection:
                         key=True,
                     )
                 )
-    if pipeline_ok:
-        assert pdoc is not None
-        # Rules across files run over every file that is valid on its own, so one run
-        # reports them together with the per-file problems.
+    if graph is not None:
+        # Rules across files run over every file that is valid on its own, with the graph
+        # even when other parts of the pipeline have problems: one run reports them all.
         snapshot = Snapshot(
             pipe_name,
-            pipeline_from_data(pdoc.data),
+            graph,
             {env: state_from_data(env, doc.name, doc.data) for env, doc in docs.items()},
         )
         _add(findings, cross_file(snapshot, docs))
-        if not findings:
+        if pipeline_ok and not findings:
             return Inspection((), tuple(files), snapshot)
     return Inspection(tuple(sorted(findings)), tuple(files))
 
 
-def inspect_paths(paths: Iterable[Path], pipeline_name: str, root: Path) -> Inspection:
-    """Check the named files and folders; a folder with a pipeline file is checked whole."""
+def _graph(envs: Mapping[str, Any]) -> Pipeline | None:
+    """The promotion graph alone, when names and `from` links are sound; else None."""
+    nodes: dict[str, Environment] = {}
+    for name, spec in envs.items():
+        if not reference.is_name(name) or not isinstance(spec, dict | None):
+            return None
+        raw = (spec or {}).get("from", [])
+        sources = [raw] if isinstance(raw, str) else raw
+        if not isinstance(sources, list) or not all(
+            isinstance(s, str) and s in envs and s != name for s in sources
+        ):
+            return None
+        nodes[name] = Environment(name, tuple(sources))
+    pipeline = Pipeline(nodes)
+    if any(name in pipeline.upstream(name) for name in nodes):
+        return None  # a cycle
+    return pipeline
+
+
+def inspect_paths(paths: Iterable[Path], pipeline: str, root: Path) -> Inspection:
+    """Check the named files and folders.
+
+    A folder that holds the pipeline file, or is a repository root with the pipeline at
+    its usual place, is checked whole, so the rules across environments apply. Any other
+    YAML file is checked by its ``kind``.
+    """
     findings: list[Finding] = []
     files: list[str] = []
     groups: list[Path] = []
     singles: list[Path] = []
+    pipeline_name = Path(pipeline).name
     for path in paths:
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             raise UsageError(
                 f"no such file or directory: {path}",
                 hint="Name existing files or folders to validate",
             )
         folder = path if path.is_dir() else path.parent
-        if (folder / pipeline_name).is_file():
-            if folder.resolve() not in groups:
-                groups.append(folder.resolve())
-        elif path.is_dir():
-            singles.extend(
-                sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
-            )
+        for candidate in (folder / pipeline_name, folder / pipeline):
+            if candidate.is_file():
+                if candidate.resolve() not in groups:
+                    groups.append(candidate.resolve())
+                break
         else:
-            singles.append(path)
-    for folder in groups:
-        result = inspect(Layout(root, folder / pipeline_name))
+            if path.is_dir():
+                singles.extend(p for p in sorted(path.iterdir()) if p.suffix in (".yaml", ".yml"))
+            else:
+                singles.append(path)
+    for pipeline_file in groups:
+        result = inspect(Layout(root, pipeline_file))
         findings.extend(result.findings)
         files.extend(result.files)
+    seen = set()
     for path in singles:
+        if path.resolve() in seen:
+            continue
+        seen.add(path.resolve())
         name = _display(path, root)
         files.append(name)
         doc = _read(path, name, findings)
@@ -190,19 +236,25 @@ def inspect_paths(paths: Iterable[Path], pipeline_name: str, root: Path) -> Insp
             continue
         kind = doc.data.get("kind") if isinstance(doc.data, dict) else None
         if kind not in KINDS:
+            what = f"kind {kind!r} is not a promoter file kind" if kind else "no `kind:`"
             findings.append(
                 at(
                     doc,
                     ("kind",),
                     "unknown-kind",
-                    f"kind {kind!r} is not a promoter file kind; expected {' or '.join(KINDS)}",
+                    f"{what}; expected kind: {' or '.join(KINDS)} (see README.md, File formats)",
                 )
             )
             continue
         _add(findings, check_document(doc, kind))
         if kind == "Pipeline":
             _add(findings, pipeline_semantics(doc, path.stem))
-    return Inspection(tuple(sorted(set(findings))), tuple(files))
+    if not files:
+        raise UsageError(
+            f"no YAML files in {', '.join(str(p) for p in paths)}",
+            hint="Name promoter files, or a folder that holds them",
+        )
+    return Inspection(tuple(sorted(set(findings))), tuple(dict.fromkeys(files)))
 
 
 def _display(path: Path, root: Path) -> str:
@@ -232,12 +284,13 @@ def artifact_semantics(doc: Document) -> list[Finding]:
             findings.append(at(doc, ("artifacts", app), "unsafe-name", problem, key=True))
         if not isinstance(spec, dict):
             continue
-        if "digest" in spec:
+        # Values of the wrong type are the schema's finding; these rules read strings.
+        if isinstance(spec.get("digest"), str):
             problem = reference.explain_digest(spec["digest"])
             if problem:
                 code = "mutable-tag" if "mutable tag" in problem else "bad-digest"
                 findings.append(at(doc, ("artifacts", app, "digest"), code, problem))
-        if "image" in spec:
+        if isinstance(spec.get("image"), str):
             problem = reference.explain_image(spec["image"])
             if problem:
                 code = "mutable-tag" if "mutable tag" in problem else "bad-image"
@@ -288,7 +341,7 @@ def pipeline_semantics(doc: Document, reserved: str) -> list[Finding]:
                         "environment before it in `from`",
                     )
                 )
-            elif source not in envs:
+            elif source not in envs and reference.is_name(source):  # else: the name finding
                 known = ", ".join(envs)
                 findings.append(
                     at(
@@ -404,6 +457,8 @@ def gate_semantics(doc: Document, base: KeyPath, gates: Mapping[str, Any]) -> li
             isinstance(allow, dict)
             and isinstance(allow.get("start"), str)
             and isinstance(allow.get("end"), str)
+            and _CLOCK.match(allow["start"])
+            and _CLOCK.match(allow["end"])
             and allow["start"] >= allow["end"]
         ):
             findings.append(
@@ -470,21 +525,26 @@ def cross_file(snapshot: Snapshot, docs: Mapping[str, Document]) -> list[Finding
                         )
                     )
     for app in snapshot.apps:
-        reference_env = None
+        images: dict[str, list[str]] = {}
         for env_name in order:
             artifact = snapshot.states[env_name].artifacts.get(app)
-            if artifact is None:
+            if artifact is not None:
+                images.setdefault(artifact.image, []).append(env_name)
+        if len(images) < 2:
+            continue
+        # The image most environments use is the app's; ties go to the most upstream one.
+        usual = max(images, key=lambda image: (len(images[image]), -order.index(images[image][0])))
+        for image, env_names in images.items():
+            if image == usual:
                 continue
-            if reference_env is None:
-                reference_env = (env_name, artifact.image)
-            elif artifact.image != reference_env[1]:
+            for env_name in env_names:
                 findings.append(
                     at(
                         docs[env_name],
                         ("artifacts", app, "image"),
                         "image-mismatch",
-                        f"app {app!r} uses image {artifact.image} here but {reference_env[1]} "
-                        f"in {reference_env[0]}: one artifact must flow through every "
+                        f"app {app!r} uses image {image} here but {usual} in "
+                        f"{', '.join(images[usual])}: one artifact must flow through every "
                         "environment (an environment-specific build?); use the same image",
                     )
                 )

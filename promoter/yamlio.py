@@ -110,17 +110,21 @@ def read_text(path: Path, name: str | None = None) -> str:
             raw = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(
-            "file not found",
+            "file not found (or a dangling symlink)",
             file=display,
             hint="Create it, or point --repo at the right repository",
+            code="unreadable",
         ) from None
     except IsADirectoryError:
         raise ConfigError(
-            "is a directory, not a YAML file", file=display, hint="Name a file"
+            "is a directory, not a YAML file", file=display, hint="Name a file", code="unreadable"
         ) from None
-    except PermissionError:
+    except OSError as exc:
         raise ConfigError(
-            "permission denied", file=display, hint="Make the file readable by this user"
+            f"cannot read the file: {exc.strerror or exc}",
+            file=display,
+            hint="Check that it is a readable regular file",
+            code="unreadable",
         ) from None
     if len(raw) > MAX_FILE_BYTES:
         raise _error(
@@ -169,14 +173,27 @@ def load(path: Path, name: str | None = None) -> Document:
 def loads(text: str, name: str) -> Document:
     """Parse YAML text (one document) into a located Document."""
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.reader import ReaderError
 
     try:
         return _Builder(name, text).run()
+    except ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise _error(
+            name,
+            f"invalid YAML: character U+{exc.character:04X} is not allowed in YAML",
+            "Remove it, or write it escaped in a double-quoted string",
+            line,
+            column,
+            code="encoding",
+        ) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or "invalid YAML"
         if exc.context:
             problem = f"{problem} ({exc.context})"
+        problem = " ".join(problem.split())  # one line, whatever the parser wrote
         raise _error(
             name,
             f"invalid YAML: {problem}",

@@ -8,7 +8,8 @@ from ruamel.yaml import YAML
 
 from promoter.cli import cli
 from promoter.errors import ExitCode
-from tests.conftest import CASES, ROOT
+from promoter.findings import CODES
+from tests.conftest import CASES, ROOT, Runner
 
 README = (ROOT / "README.md").read_text()
 
@@ -41,11 +42,12 @@ def test_every_command_is_documented_with_an_example() -> None:
         assert re.search(rf"^promoter {name}\b", README, flags=re.M), name
 
 
-def test_every_finding_code_in_the_cases_is_documented() -> None:
-    codes = set()
+def test_every_finding_code_is_registered_and_documented() -> None:
+    used = set()
     for expect in (CASES / "negative").glob("*/expect.yaml"):
-        codes |= {f["code"] for f in YAML(typ="safe").load(expect.read_text())["findings"]}
-    missing = sorted(code for code in codes if f"`{code}`" not in README)
+        used |= {f["code"] for f in YAML(typ="safe").load(expect.read_text())["findings"]}
+    assert used <= set(CODES)
+    missing = sorted(code for code in CODES if f"`{code}`" not in README)
     assert not missing
 
 
@@ -53,3 +55,10 @@ def test_integration_docs_are_linked_and_exist() -> None:
     for doc in ("docs/github-actions.md", "docs/gitlab-ci.md", "docs/cron.md"):
         assert (ROOT / doc).is_file()
         assert f"({doc})" in README
+
+
+def test_readme_status_example_is_the_real_output(run: Runner) -> None:
+    block = README.split("`promoter status` on the example prints:", 1)[1]
+    shown = re.search(r"```text\n(.+?)\n```", block, flags=re.S)
+    assert shown is not None
+    assert run("status", cwd=ROOT).stdout.rstrip("\n") == shown.group(1)

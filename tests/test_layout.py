@@ -47,4 +47,5 @@ def test_env_file_and_env_files(tmp_path: Path) -> None:
     (envs / "sub.yaml").mkdir()
     layout = Layout(tmp_path, envs / "pipeline.yaml")
     assert layout.env_file("dev") == envs / "dev.yaml"
-    assert [p.name for p in layout.env_files()] == ["dev.yaml", "prod.yml"]
+    # listed by name whatever they are, so reading them can say what is wrong
+    assert [p.name for p in layout.env_files()] == ["dev.yaml", "prod.yml", "sub.yaml"]

@@ -44,11 +44,12 @@ def test_negative_case_text_output_is_file_line_col(
     repo = build_case(tmp_path, case)
     result = run("validate", "--repo", str(repo))
     assert result.returncode == 1
-    lines = result.stdout.strip().splitlines()
-    for (file, line, code), text in zip(expected_findings(case), lines, strict=False):
+    *lines, summary = result.stdout.strip().splitlines()
+    for (file, line, code), text in zip(expected_findings(case), lines, strict=True):
         assert text.startswith(f"{file}:{line}:"), text
         assert text.endswith(f"[{code}]"), text
-    assert lines[-1].endswith("files") and "problem" in lines[-1]
+    count = len(lines)
+    assert summary.startswith(f"{count} problem{'s' * (count != 1)} in ")
 
 
 @pytest.mark.parametrize("case", NEGATIVE, ids=[p.name for p in NEGATIVE])
@@ -155,9 +156,10 @@ def test_validate_unknown_path_is_a_usage_error(tmp_path: Path, run: Runner) -> 
     assert "no such file or directory: nope.yaml" in result.stderr
 
 
-def test_inspect_returns_a_snapshot_only_when_clean() -> None:
+def test_inspect_returns_a_snapshot_only_when_clean(tmp_path: Path) -> None:
     clean = inspect(Layout(ROOT, EXAMPLE / "pipeline.yaml"))
     assert clean.ok and clean.snapshot is not None
     assert set(clean.snapshot.states) == {p.stem for p in EXAMPLE.glob("*.yaml")} - {"pipeline"}
-    dirty = inspect(Layout(CASES / "base", CASES / "base/environments/pipeline.yaml"))
-    assert dirty.ok  # the base of the negative cases is itself valid
+    repo = build_case(tmp_path, CASES / "negative" / "image-mismatch")
+    dirty = inspect(Layout(repo, repo / "environments/pipeline.yaml"))
+    assert not dirty.ok and dirty.snapshot is None

@@ -34,7 +34,7 @@ def cli() -> None:
       promoter validate              # check every file, exit 1 on problems
       promoter status                # apps × environments, pending promotions
       promoter status -o json        # the same for bots
-      promoter --repo ../gitops status
+      promoter status --repo ../gitops
 
     Exit codes: 0 ok, 1 findings, 2 usage, 3 configuration, 4 git, 5 forge,
     6 registry, 70 internal error, 130 interrupted. See README.md.

@@ -37,7 +37,7 @@ def validate(paths: tuple[Path, ...], repo: Path | None, pipeline: str | None, o
 
     if paths:
         root = repo.resolve() if repo else Path.cwd()
-        result = inspect_paths(paths, Path(pipeline or DEFAULT_PIPELINE).name, root)
+        result = inspect_paths(paths, pipeline or DEFAULT_PIPELINE, root)
     else:
         result = inspect(find_layout(repo, pipeline))
     if output == "json":

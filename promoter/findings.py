@@ -7,7 +7,6 @@ from typing import Any
 
 from promoter.yamlio import Document, KeyPath
 
-
 # Every finding code, with what it means. Codes are stable: bots may match on them.
 CODES = {
     "yaml": "the file is not valid YAML, or breaks a YAML safety rule",

@@ -250,6 +250,21 @@ def _insert_splice(
         if key in target:
             raise _fail(doc, f"{where} already has {key!r}", "Set its values instead")
     text = doc.text
+    span = doc.values[mapping]
+    key_span = doc.keys.get(mapping)
+    lines: list[str] = []
+    if _is_flow_mapping(doc, mapping) and not target and not span.flow and key_span is not None:
+        # "artifacts: {}" under a block mapping becomes a block: the file keeps one style.
+        step = _indent_step(doc)
+        for name, value in entries:
+            lines.extend(_render_block(name, value, key_span.column - 1 + step, step))
+        newline = _newline(text)
+        colon = text.rindex(":", key_span.end, span.start)
+        end = _after_line(text, span.end)
+        rest = text[span.end : end].rstrip("\r\n")  # a comment after "{}" stays on its line
+        if end == len(text) and not text.endswith("\n"):
+            return (colon + 1, end, rest + newline + newline.join(lines))
+        return (colon + 1, end, rest + newline + newline.join(lines) + newline)
     if _is_flow_mapping(doc, mapping):
         close = doc.values[mapping].end - 1
         new = ", ".join(f"{render_scalar(k, '', True)}: {_render_flow(v)}" for k, v in entries)
@@ -258,7 +273,6 @@ def _insert_splice(
     if not siblings:
         raise _fail(doc, f"{where} is empty", "Write its first entry by hand")
     indent = siblings[0].column - 1
-    lines: list[str] = []
     for key, value in entries:
         lines.extend(_render_block(key, value, indent, _indent_step(doc)))
     newline = _newline(text)

@@ -54,10 +54,24 @@ CASES: list[tuple[str, str, Edits, str]] = [
         "web: {image: r/web, digest: 'x', version: '1.0'}  # flow\n",
     ),
     (
-        "insert-into-empty-flow-mapping",
-        "artifacts: {}\n",
+        "insert-into-empty-flow-mapping-under-a-block-becomes-a-block",
+        "kind: Environment\nartifacts: {}  # none yet\nconfig:\n  a: 1\n",
         Edits(insert={("artifacts", "web"): {"image": "r/web", "digest": D}}),
-        "artifacts: {web: {image: r/web, digest: '" + D + "'}}\n",
+        "kind: Environment\nartifacts:  # none yet\n  web:\n    image: r/web\n    digest: "
+        + D
+        + "\nconfig:\n  a: 1\n",
+    ),
+    (
+        "insert-into-empty-flow-mapping-at-end-of-file-crlf-no-final-newline",
+        "kind: Environment\r\nartifacts: {}",
+        Edits(insert={("artifacts", "web"): {"digest": D}}),
+        "kind: Environment\r\nartifacts:\r\n  web:\r\n    digest: " + D,
+    ),
+    (
+        "insert-into-empty-flow-mapping-inside-flow",
+        "x: {artifacts: {}}\n",
+        Edits(insert={("x", "artifacts", "web"): {"image": "r/web", "digest": D}}),
+        "x: {artifacts: {web: {image: r/web, digest: '" + D + "'}}}\n",
     ),
     (
         "insert-after-block-scalar",

@@ -13,6 +13,9 @@ from collections.abc import Sequence
 import click
 
 from promoter import __version__
+from promoter.cli import evidence as evidence_cmd
+from promoter.cli import history as history_cmd
+from promoter.cli import promote as promote_cmd
 from promoter.cli import status as status_cmd
 from promoter.cli import validate as validate_cmd
 from promoter.cli.options import DEBUG, debug_option
@@ -35,14 +38,26 @@ def cli() -> None:
       promoter status                # apps × environments, pending promotions
       promoter status -o json        # the same for bots
       promoter status --repo ../gitops
+      promoter promote web --to staging --dry-run
+      promoter gates web --to prod   # why a promotion waits, and until when
 
     Exit codes: 0 ok, 1 findings, 2 usage, 3 configuration, 4 git, 5 forge,
     6 registry, 70 internal error, 130 interrupted. See README.md.
     """
 
 
-cli.add_command(validate_cmd.validate)
-cli.add_command(status_cmd.status)
+for command in (
+    validate_cmd.validate,
+    status_cmd.status,
+    promote_cmd.promote,
+    promote_cmd.publish,
+    promote_cmd.rollback,
+    evidence_cmd.record,
+    evidence_cmd.approve,
+    history_cmd.gates,
+    history_cmd.history,
+):
+    cli.add_command(command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

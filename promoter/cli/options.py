@@ -66,3 +66,16 @@ def repo_options(func: F) -> F:
 def common_options(func: F) -> F:
     """--output and --debug."""
     return output_option(debug_option(func))
+
+
+push_option = click.option(
+    "--push/--no-push",
+    default=True,
+    show_default=True,
+    help="Push to the branch's upstream (retrying races); --no-push commits locally only.",
+)
+
+
+def change_options(func: F) -> F:
+    """--repo, --pipeline, --push/--no-push, --output and --debug: every command that commits."""
+    return repo_options(push_option(common_options(func)))

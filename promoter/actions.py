@@ -1,0 +1,234 @@
+"""The commands that change the repository, as calls: plan, then land through git.
+
+Each function reads the repository fresh, so a retry after a push race plans on the
+newest state. They return values; the CLI renders them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from promoter import records, yamlio
+from promoter.actor import Actor, current_actor
+from promoter.errors import Refused, UsageError
+from promoter.git import Git
+from promoter.history import Evidence, build_evidence, read_events
+from promoter.land import Commitable, Landed, land
+from promoter.layout import Layout
+from promoter.model import Artifact, Snapshot
+from promoter.promote import Plan, Request, plan
+from promoter.records import Event, short
+from promoter.validate import load_snapshot
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where and as whom a command acts, and what time it is."""
+
+    layout: Layout
+    git: Git
+    actor: Actor
+    clock: Callable[[], dt.datetime]
+
+    def now(self) -> dt.datetime:
+        """The current time (PROMOTER_NOW pins it, for reproducible runs)."""
+        return self.clock()
+
+    def git_path(self, display: str) -> str:
+        """A layout-relative path as the git repository names it."""
+        return (self.layout.root / display).resolve().relative_to(self.git.root).as_posix()
+
+
+def system_clock() -> dt.datetime:
+    """Now, in UTC; ``PROMOTER_NOW`` (ISO 8601) pins it."""
+    pinned = os.environ.get("PROMOTER_NOW")
+    if pinned:
+        try:
+            value = dt.datetime.fromisoformat(pinned)
+        except ValueError:
+            raise UsageError(
+                f"PROMOTER_NOW={pinned!r} is not an ISO 8601 time",
+                hint="Use e.g. 2026-11-25T10:00:00+00:00, or unset it",
+            ) from None
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return dt.datetime.now(dt.UTC)
+
+
+def open_context(layout: Layout) -> Context:
+    """Open the git repository around ``layout`` and find out who is acting."""
+    git = Git.open(layout.root)
+    actor = current_actor(git.config("user.name"), git.config("user.email"))
+    return Context(layout, git, actor, system_clock)
+
+
+def evidence(ctx: Context) -> Evidence:
+    """Everything the history proves, from one bulk ``git log``."""
+    return build_evidence(read_events(ctx.git))
+
+
+def _artifact_reader(ctx: Context) -> Callable[[str, str, str], dict[str, Any] | None]:
+    def artifact_at(sha: str, environment: str, app: str) -> dict[str, Any] | None:
+        path = ctx.layout.env_file(environment)
+        text = ctx.git.show(sha, ctx.git_path(ctx.layout.display(path)))
+        if text is None:
+            return None
+        data = yamlio.loads(text, f"{ctx.layout.display(path)}@{sha[:12]}").data
+        found = data.get("artifacts", {}).get(app) if isinstance(data, dict) else None
+        return found if isinstance(found, dict) else None
+
+    return artifact_at
+
+
+def make_plan(ctx: Context, request: Request) -> Plan:
+    """Plan a promotion, publication or rollback on the repository as it is now."""
+    snapshot = load_snapshot(ctx.layout)
+    if request.target not in snapshot.pipeline.environments:
+        known = ", ".join(snapshot.pipeline.environments)
+        raise UsageError(f"unknown environment {request.target!r} (known: {known})")
+    path = ctx.layout.env_file(request.target)
+    doc = yamlio.load(path, ctx.layout.display(path))
+    return plan(
+        snapshot,
+        doc,
+        request,
+        evidence(ctx),
+        actor=ctx.actor,
+        now=ctx.now(),
+        artifact_at=_artifact_reader(ctx),
+    )
+
+
+def refusal(current: Plan) -> Refused:
+    """The error for a plan that may not land: every refusal and every blocking gate."""
+    reasons = [reason for _, reason in current.refusals]
+    reasons += [f"{app}: {gate.gate} {gate.status}: {gate.reason}" for app, gate in current.blocked]
+    return Refused(
+        "; ".join(reasons) or "nothing may be promoted",
+        hint="Nothing was written",
+    )
+
+
+def execute(ctx: Context, first: Plan, *, push: bool = True) -> tuple[Plan, Landed | None]:
+    """Land ``first``; after a push race, plan again on the new head and land that."""
+    latest: list[Plan] = []
+
+    def prepare() -> Commitable | None:
+        current = make_plan(ctx, first.request) if latest else first  # a retry plans anew
+        latest.append(current)
+        if current.refusals or (current.moves and not current.ready):
+            raise refusal(current)
+        if not current.moves:
+            return None  # a concurrent run already did it
+        return Commitable({ctx.git_path(current.file): current.after}, current.message)
+
+    landed = land(ctx.git, prepare, push=push)
+    return latest[-1], landed
+
+
+def record(
+    ctx: Context,
+    environment: str,
+    app: str,
+    check: str,
+    result: str,
+    *,
+    url: str | None = None,
+    digest: str | None = None,
+    push: bool = True,
+) -> tuple[Event, Landed | None]:
+    """Record a check result for the digest an app runs (or ran) in an environment."""
+    from promoter.reference import explain_name
+
+    problem = explain_name(check, "check name")
+    if problem:
+        raise UsageError(problem)
+    made: list[Event] = []
+
+    def prepare() -> Commitable:
+        snapshot = load_snapshot(ctx.layout)
+        artifact = _artifact(snapshot, environment, app)
+        bound = digest or artifact.digest
+        if bound != artifact.digest and not evidence(ctx).has_run(environment, app, bound):
+            raise Refused(
+                f"{environment} never ran {short(bound)} for {app}",
+                hint="Record evidence only for a digest the environment runs or ran",
+            )
+        event = Event(
+            kind="record",
+            environment=environment,
+            actor=ctx.actor,
+            app=app,
+            digest=bound,
+            check=(check, result),
+            url=url,
+        )
+        made.append(event)
+        return Commitable({}, records.message(event))
+
+    landed = land(ctx.git, prepare, push=push)
+    return made[-1], landed
+
+
+def approve(
+    ctx: Context, app: str, target: str, *, digest: str | None = None, push: bool = True
+) -> tuple[Event, Landed | None]:
+    """Approve promoting an app's digest into ``target``, as the acting identity."""
+    made: list[Event] = []
+
+    def prepare() -> Commitable:
+        snapshot = load_snapshot(ctx.layout)
+        if target not in snapshot.pipeline.environments:
+            known = ", ".join(snapshot.pipeline.environments)
+            raise UsageError(f"unknown environment {target!r} (known: {known})")
+        env = snapshot.pipeline.environments[target]
+        rules = [
+            g.approvals
+            for g in (env.gates, env.hotfix_gates, env.rollback_gates)
+            if g is not None and g.approvals is not None
+        ]
+        if not rules:
+            raise Refused(f"{target} has no approvals gate", hint="Nothing to approve")
+        allowed = {who for rule in rules for who in rule.allowed}
+        if allowed and not any(ctx.actor.matches(who) for who in allowed):
+            raise Refused(
+                f"{ctx.actor.display} may not approve promotions into {target} "
+                f"(allowed: {', '.join(sorted(allowed))})",
+                hint="Ask one of them, or set PROMOTER_ACTOR/git user.email to your identity",
+            )
+        bound = digest or _offered(snapshot, target, app)
+        event = Event(kind="approve", environment=target, actor=ctx.actor, app=app, digest=bound)
+        made.append(event)
+        return Commitable({}, records.message(event))
+
+    landed = land(ctx.git, prepare, push=push)
+    return made[-1], landed
+
+
+def _artifact(snapshot: Snapshot, environment: str, app: str) -> Artifact:
+    if environment not in snapshot.pipeline.environments:
+        known = ", ".join(snapshot.pipeline.environments)
+        raise UsageError(f"unknown environment {environment!r} (known: {known})")
+    artifact = snapshot.states[environment].artifacts.get(app)
+    if artifact is None:
+        raise UsageError(
+            f"app {app!r} does not run in {environment}",
+            hint=f"Known there: {', '.join(snapshot.states[environment].artifacts) or 'none'}",
+        )
+    return artifact
+
+
+def _offered(snapshot: Snapshot, target: str, app: str) -> str:
+    sources = snapshot.pipeline.environments[target].sources
+    if not sources:
+        return _artifact(snapshot, target, app).digest
+    digests = {_artifact(snapshot, source, app).digest for source in sources}
+    if len(digests) != 1:
+        raise Refused(
+            f"the sources of {target} disagree on {app}",
+            hint="Name the digest to approve with --digest",
+        )
+    return digests.pop()

@@ -1,0 +1,117 @@
+"""``promoter record`` and ``promoter approve``: evidence, stored in git."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from promoter.cli.options import change_options
+from promoter.errors import ExitCode
+
+
+def _echo(event: object, landed: object, output: str, what: str) -> None:
+    from promoter import report
+    from promoter.land import Landed
+    from promoter.records import Event
+    from promoter.report_plan import event_json, landed_text
+
+    assert isinstance(event, Event)
+    assert landed is None or isinstance(landed, Landed)
+    if output == "json":
+        document = {
+            "apiVersion": "promoter/v1",
+            "kind": "EvidenceResult",
+            "event": event_json(event),
+            "commit": landed.sha if landed else None,
+            "pushedTo": landed.pushed_to if landed else None,
+        }
+        click.echo(report.to_json(document))
+    else:
+        click.echo(landed_text(landed, what))
+
+
+@click.command()
+@click.argument("env")
+@click.argument("app")
+@click.option(
+    "--check",
+    "check",
+    required=True,
+    metavar="NAME=passed|failed",
+    help="The check and its result, e.g. unit-tests=passed.",
+)
+@click.option("--url", help="Link to the evidence (CI run, report).")
+@click.option("--digest", help="The digest the result is for (default: what ENV runs now).")
+@change_options
+def record(
+    env: str,
+    app: str,
+    check: str,
+    url: str | None,
+    digest: str | None,
+    repo: Path | None,
+    pipeline: str | None,
+    push: bool,
+    output: str,
+) -> int:
+    """Record a check result for the digest APP runs in ENV, as a commit.
+
+    The evidence is bound to the digest, timestamped by the commit and attributed to the
+    acting identity (git user, or the CI user from standard CI variables). A result for
+    another digest never counts toward a gate.
+
+    \b
+    Examples:
+      promoter record staging web --check uat=passed --url https://ci.example.com/run/42
+      promoter record qa api --check unit-tests=failed
+    """
+    from promoter import actions
+    from promoter.errors import UsageError
+    from promoter.layout import find_layout
+
+    name, sep, result = check.partition("=")
+    if not sep or result not in ("passed", "failed"):
+        raise UsageError(
+            f"--check {check!r} must be NAME=passed or NAME=failed",
+            hint="e.g. --check unit-tests=passed",
+        )
+    ctx = actions.open_context(find_layout(repo, pipeline))
+    event, landed = actions.record(ctx, env, app, name, result, url=url, digest=digest, push=push)
+    _echo(event, landed, output, f"recorded {name}={result} for {app} in {env}")
+    return ExitCode.OK
+
+
+@click.command()
+@click.argument("app")
+@click.option(
+    "--to", "target", required=True, metavar="ENV", help="The environment the promotion goes into."
+)
+@click.option("--digest", help="The digest to approve (default: what the sources hold).")
+@change_options
+def approve(
+    app: str,
+    target: str,
+    digest: str | None,
+    repo: Path | None,
+    pipeline: str | None,
+    push: bool,
+    output: str,
+) -> int:
+    """Approve promoting APP into ENV, as the acting identity.
+
+    Only identities the pipeline lists under approvals.from may approve, and nobody's
+    approval counts for a promotion they run themselves.
+
+    \b
+    Examples:
+      promoter approve web --to prod
+      PROMOTER_ACTOR="Bob <bob@example.com>" promoter approve web --to prod --no-push
+    """
+    from promoter import actions
+    from promoter.layout import find_layout
+
+    ctx = actions.open_context(find_layout(repo, pipeline))
+    event, landed = actions.approve(ctx, app, target, digest=digest, push=push)
+    _echo(event, landed, output, f"approved {app} into {target} as {ctx.actor.id}")
+    return ExitCode.OK

@@ -1,0 +1,98 @@
+"""``promoter gates`` and ``promoter history``: reading the evidence back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from promoter.cli.options import common_options, repo_options
+from promoter.errors import ExitCode
+
+
+@click.command()
+@click.argument("app")
+@click.option("--to", "target", required=True, metavar="ENV", help="The target environment.")
+@click.option("--from", "source", metavar="ENV", help="The source, when there are several.")
+@click.option("--hotfix", is_flag=True, help="Explain the hotfix gate set instead.")
+@repo_options
+@common_options
+def gates(
+    app: str,
+    target: str,
+    source: str | None,
+    hotfix: bool,
+    repo: Path | None,
+    pipeline: str | None,
+    output: str,
+) -> int:
+    """Explain every gate for promoting APP into ENV, with its evidence.
+
+    Says when a pending gate will clear if time alone clears it (soak, deploy window).
+    Exit code 0 when the promotion may go ahead, 1 when something blocks it.
+
+    \b
+    Examples:
+      promoter gates web --to prod
+      promoter gates web --to prod --hotfix -o json
+    """
+    from promoter import actions, report
+    from promoter.layout import find_layout
+    from promoter.promote import Request
+    from promoter.report_plan import plan_json, plan_text
+
+    ctx = actions.open_context(find_layout(repo, pipeline))
+    plan = actions.make_plan(ctx, Request("promote", target, (app,), source=source, hotfix=hotfix))
+    if output == "json":
+        click.echo(report.to_json(plan_json(plan, dry_run=True)))
+    else:
+        click.echo(plan_text(plan))
+    return (
+        ExitCode.OK if plan.ready or (not plan.moves and not plan.refusals) else ExitCode.FINDINGS
+    )
+
+
+@click.command()
+@click.option("--env", "environment", metavar="ENV", help="Only events into or out of ENV.")
+@click.option("--app", metavar="APP", help="Only events about APP.")
+@click.option("--limit", type=click.IntRange(min=1), help="Show at most this many events.")
+@repo_options
+@common_options
+def history(
+    environment: str | None,
+    app: str | None,
+    limit: int | None,
+    repo: Path | None,
+    pipeline: str | None,
+    output: str,
+) -> int:
+    """Show promoter's audit log: publications, promotions, rollbacks, evidence.
+
+    Read from commit trailers with one `git log`, newest first.
+
+    \b
+    Examples:
+      promoter history
+      promoter history --env prod --app web --limit 10
+      promoter history -o json | jq '.events[] | select(.kind == "promote")'
+    """
+    from promoter import actions, report
+    from promoter.history import read_events, select
+    from promoter.layout import find_layout
+    from promoter.report_plan import event_json, history_text
+
+    ctx = actions.open_context(find_layout(repo, pipeline))
+    events = select(read_events(ctx.git), environment, app)[:limit]
+    if output == "json":
+        click.echo(
+            report.to_json(
+                {
+                    "apiVersion": "promoter/v1",
+                    "kind": "History",
+                    "events": [event_json(e) for e in events],
+                }
+            )
+        )
+    else:
+        click.echo(history_text(events))
+    return ExitCode.OK

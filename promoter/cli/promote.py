@@ -1,0 +1,225 @@
+"""``promoter promote``, ``publish`` and ``rollback``: commands that move a pinned digest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from promoter.cli.options import change_options
+from promoter.errors import ExitCode
+
+
+def _run(
+    request: object,
+    repo: Path | None,
+    pipeline: str | None,
+    *,
+    dry_run: bool,
+    push: bool,
+    output: str,
+) -> int:
+    from promoter import actions, report
+    from promoter.layout import find_layout
+    from promoter.promote import Request
+    from promoter.report_plan import landed_text, plan_json, plan_text
+
+    assert isinstance(request, Request)
+    ctx = actions.open_context(find_layout(repo, pipeline))
+    plan = actions.make_plan(ctx, request)
+    if plan.mode == "pull-request" and not dry_run and plan.moves:
+        from promoter.errors import Refused
+
+        raise Refused(
+            f"{request.target} takes changes through pull requests (promotion: pull-request), "
+            "which promoter opens once the forge integration lands",
+            hint="Use --dry-run to see the change; nothing was written",
+        )
+    if dry_run or not plan.ready:
+        if output == "json":
+            click.echo(report.to_json(plan_json(plan, dry_run=dry_run)))
+        else:
+            click.echo(plan_text(plan, diff=dry_run))
+        if plan.refusals or (plan.moves and not plan.ready):
+            return ExitCode.FINDINGS
+        return ExitCode.OK
+    final, landed = actions.execute(ctx, plan, push=push)
+    if output == "json":
+        click.echo(report.to_json(plan_json(final, landed)))
+    else:
+        click.echo(plan_text(final))
+        click.echo(landed_text(landed, request.action))
+    return ExitCode.OK
+
+
+@click.command()
+@click.argument("apps", nargs=-1)
+@click.option(
+    "--to", "target", required=True, metavar="ENV", help="The environment to promote into."
+)
+@click.option(
+    "--from",
+    "source",
+    metavar="ENV",
+    help="The source environment, when the target has several (parallel testing).",
+)
+@click.option(
+    "--all",
+    "all_apps",
+    is_flag=True,
+    help="Release train: every app whose sources hold a new digest, in one commit.",
+)
+@click.option(
+    "--hotfix",
+    is_flag=True,
+    help="Use the environment's hotfixGates; the digest must be new to production.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Print the plan, the exact diff and the commit message."
+)
+@change_options
+def promote(
+    apps: tuple[str, ...],
+    target: str,
+    source: str | None,
+    all_apps: bool,
+    hotfix: bool,
+    dry_run: bool,
+    repo: Path | None,
+    pipeline: str | None,
+    push: bool,
+    output: str,
+) -> int:
+    """Promote apps' pinned digests from the source environment(s) into ENV.
+
+    The digest, version label and source metadata are copied exactly; the target's
+    configuration is never touched. Every gate of the target must pass, the target must
+    be a direct successor of the source, and the digest must have reached the source
+    through promoter. One commit with trailers records what, from where, by whom, and
+    the gate results; it is pushed, and a push race is fetched, re-checked and retried.
+
+    \b
+    Examples:
+      promoter promote web --to staging --dry-run
+      promoter promote web api --to prod
+      promoter promote --all --to qa            # release train, one commit
+      promoter promote web --to prod --hotfix
+      promoter promote web --to staging --from perf -o json
+    """
+    from promoter.errors import UsageError
+    from promoter.promote import Request
+
+    if bool(apps) == all_apps:
+        raise UsageError(
+            "name the apps to promote, or pass --all (not both)",
+            hint="e.g. promoter promote web --to staging",
+        )
+    request = Request("promote", target, apps, all_apps, source, hotfix)
+    return _run(request, repo, pipeline, dry_run=dry_run, push=push, output=output)
+
+
+@click.command()
+@click.argument("app")
+@click.option("--to", "target", required=True, metavar="ENV", help="The entry environment.")
+@click.option("--digest", required=True, help="The immutable digest: sha256:<64 hex>.")
+@click.option("--image", help="Image repository (default: the one the app already uses).")
+@click.option("--version", "version", help="Version label, e.g. 1.4.3.")
+@click.option("--source-repo", help="Repository the artifact was built from.")
+@click.option("--source-revision", help="Commit the artifact was built from.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and the exact diff.")
+@change_options
+def publish(
+    app: str,
+    target: str,
+    digest: str,
+    image: str | None,
+    version: str | None,
+    source_repo: str | None,
+    source_revision: str | None,
+    dry_run: bool,
+    repo: Path | None,
+    pipeline: str | None,
+    push: bool,
+    output: str,
+) -> int:
+    """Publish a new build into an entry environment (one with no `from`).
+
+    This is how an artifact enters the pipeline, usually from CI right after the image
+    is pushed: the commit it makes is the first link of the digest's lineage.
+
+    \b
+    Examples:
+      promoter publish web --to dev --digest sha256:1a2b… --version 1.9.0
+      promoter publish api --to dev --digest "$DIGEST" --image registry.example.com/shop/api \\
+          --source-repo https://github.com/example-shop/api --source-revision "$GITHUB_SHA"
+    """
+    from promoter.errors import UsageError
+    from promoter.model import Artifact
+    from promoter.promote import Request
+    from promoter.reference import explain_digest, explain_image, explain_name
+
+    problem = (
+        explain_digest(digest)
+        or (explain_image(image) if image else None)
+        or explain_name(app, "app name")
+    )
+    if problem:
+        raise UsageError(problem)
+    if image is None:
+        image = _current_image(repo, pipeline, target, app)
+    artifact = Artifact(app, image, digest, version, source_repo, source_revision)
+    request = Request("publish", target, (app,), artifact=artifact)
+    return _run(request, repo, pipeline, dry_run=dry_run, push=push, output=output)
+
+
+def _current_image(repo: Path | None, pipeline: str | None, target: str, app: str) -> str:
+    from promoter.errors import UsageError
+    from promoter.layout import find_layout
+    from promoter.validate import load_snapshot
+
+    snapshot = load_snapshot(find_layout(repo, pipeline))
+    for state in snapshot.states.values():
+        if app in state.artifacts:
+            return state.artifacts[app].image
+    raise UsageError(
+        f"{app} is new: name its image with --image",
+        hint=f"e.g. --image registry.example.com/team/{app}",
+    )
+
+
+@click.command()
+@click.argument("app")
+@click.option("--env", "target", required=True, metavar="ENV", help="The environment to roll back.")
+@click.option(
+    "--to",
+    "to_digest",
+    metavar="DIGEST",
+    help="The digest to return to (default: the one before the current one).",
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan and the exact diff.")
+@change_options
+def rollback(
+    app: str,
+    target: str,
+    to_digest: str | None,
+    dry_run: bool,
+    repo: Path | None,
+    pipeline: str | None,
+    push: bool,
+    output: str,
+) -> int:
+    """Return an app in ENV to a digest it ran before, as a new commit.
+
+    History is never rewritten: the rollback is a commit of its own, with trailers. The
+    artifact (version label and source metadata too) is restored exactly as it was. Only
+    the environment's rollbackGates apply (default: its deploy window).
+
+    \b
+    Examples:
+      promoter rollback web --env prod
+      promoter rollback web --env prod --to sha256:0f9e… --dry-run
+    """
+    from promoter.promote import Request
+
+    request = Request("rollback", target, (app,), to_digest=to_digest)
+    return _run(request, repo, pipeline, dry_run=dry_run, push=push, output=output)

@@ -1,0 +1,195 @@
+"""Gate evaluation: a pure function of the pipeline, the evidence in git, and the clock.
+
+Each gate gives ``pass``, ``fail`` or ``pending`` with a reason, and a pending gate says
+when it will clear if time alone will clear it (soak, deploy windows).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from promoter.actor import Actor
+from promoter.history import Evidence, age, duration_text
+from promoter.model import Approvals, GateSet, Window
+from promoter.records import short
+
+Status = Literal["pass", "fail", "pending"]
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """One gate's verdict for one app's digest."""
+
+    gate: str
+    status: Status
+    reason: str
+    clears_at: dt.datetime | None = None
+
+
+def overall(results: Sequence[GateResult]) -> Status:
+    """``fail`` if any gate failed, else ``pending`` if any is pending, else ``pass``."""
+    statuses = {result.status for result in results}
+    return "fail" if "fail" in statuses else "pending" if "pending" in statuses else "pass"
+
+
+def evaluate(
+    gates: GateSet,
+    *,
+    app: str,
+    digest: str,
+    sources: Sequence[str],
+    target: str,
+    evidence: Evidence,
+    now: dt.datetime,
+    actor: Actor,
+) -> tuple[GateResult, ...]:
+    """Every declared gate for promoting ``app``'s ``digest`` from ``sources`` to ``target``."""
+    results = []
+    if gates.checks:
+        results.append(_checks(gates.checks, app, digest, sources, evidence))
+    if gates.soak_seconds is not None:
+        results.append(_soak(gates.soak_seconds, app, digest, sources, evidence, now))
+    if gates.approvals is not None:
+        results.append(_approvals(gates.approvals, app, digest, target, evidence, actor))
+    if gates.window is not None:
+        results.append(window_gate(gates.window, now))
+    return tuple(results)
+
+
+def _checks(
+    names: Sequence[str], app: str, digest: str, sources: Sequence[str], evidence: Evidence
+) -> GateResult:
+    failed, missing, passed = [], [], []
+    for source in sources:
+        for name in names:
+            record = evidence.checks.get((source, app, digest, name))
+            if record is None:
+                missing.append(f"{name} in {source}")
+            elif record.check and record.check[1] == "passed":
+                passed.append(f"{name} in {source}")
+            else:
+                url = f" ({record.url})" if record.url else ""
+                failed.append(f"{name} in {source}{url}")
+    if failed:
+        return GateResult("checks", "fail", f"failed: {', '.join(failed)}")
+    if missing:
+        hint = f"promoter record {sources[0]} {app} --check {names[0]}=passed"
+        return GateResult(
+            "checks",
+            "pending",
+            f"not recorded for {short(digest)}: {', '.join(missing)} (e.g. `{hint}`)",
+        )
+    return GateResult("checks", "pass", f"{', '.join(names)} passed in {', '.join(sources)}")
+
+
+def _soak(
+    seconds: int,
+    app: str,
+    digest: str,
+    sources: Sequence[str],
+    evidence: Evidence,
+    now: dt.datetime,
+) -> GateResult:
+    waits = []
+    for source in sources:
+        arrival = evidence.arrival(source, app, digest)
+        if arrival is None or arrival.when is None:
+            return GateResult(
+                "soak", "fail", f"{short(digest)} has no recorded arrival in {source}"
+            )
+        waits.append((arrival.when + dt.timedelta(seconds=seconds), source, arrival.when))
+    clears, source, since = max(waits)
+    need = duration_text(seconds)
+    if clears <= now:
+        return GateResult("soak", "pass", f"{age(since, now)} in {source} (needs {need})")
+    return GateResult(
+        "soak", "pending", f"only {age(since, now)} in {source} (needs {need})", clears
+    )
+
+
+def _approvals(
+    rule: Approvals, app: str, digest: str, target: str, evidence: Evidence, actor: Actor
+) -> GateResult:
+    counted: dict[str, str] = {}
+    for event in evidence.approvals.get((target, app, digest), []):
+        who = event.actor
+        if who.matches(actor.id):
+            continue  # four eyes: nobody approves their own promotion
+        if rule.allowed and not any(who.matches(allowed) for allowed in rule.allowed):
+            continue
+        counted.setdefault(who.id.casefold(), who.id)
+    names = ", ".join(sorted(counted.values())) or "none"
+    have = len(counted)
+    if have >= rule.required:
+        return GateResult("approvals", "pass", f"{have} of {rule.required} ({names})")
+    return GateResult(
+        "approvals",
+        "pending",
+        f"{have} of {rule.required} ({names}); `promoter approve {app} --to {target}`"
+        + (f" by one of {', '.join(rule.allowed)}" if rule.allowed else ""),
+    )
+
+
+def _instant(text: str, zone: ZoneInfo) -> dt.datetime:
+    value = dt.datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=zone)
+
+
+def _clock(text: str) -> dt.time | None:
+    return None if text == "24:00" else dt.time.fromisoformat(text)
+
+
+def _allowed_at(window: Window, zone: ZoneInfo, when: dt.datetime) -> bool:
+    for freeze in window.freeze:
+        if _instant(freeze.start, zone) <= when < _instant(freeze.end, zone):
+            return False
+    if not window.allow:
+        return True
+    local = when.astimezone(zone)
+    day, clock = DAYS[local.weekday()], local.time().replace(tzinfo=None)
+    for allowed in window.allow:
+        start = _clock(allowed.start) or dt.time(0)
+        end = _clock(allowed.end)
+        if day in allowed.days and start <= clock and (end is None or clock < end):
+            return True
+    return False
+
+
+def _openings(window: Window, zone: ZoneInfo, now: dt.datetime) -> list[dt.datetime]:
+    """Moments after ``now`` when the window may open: range starts and freeze ends."""
+    found = [_instant(f.end, zone) for f in window.freeze if _instant(f.end, zone) > now]
+    local = now.astimezone(zone)
+    for offset in range(0, 15):
+        date = local.date() + dt.timedelta(days=offset)
+        for allowed in window.allow:
+            if DAYS[date.weekday()] in allowed.days:
+                start = _clock(allowed.start) or dt.time(0)
+                moment = dt.datetime.combine(date, start, tzinfo=zone)
+                if moment > now:
+                    found.append(moment)
+    return sorted(found)
+
+
+def window_gate(window: Window, now: dt.datetime) -> GateResult:
+    """Whether ``now`` is inside a deploy window and outside every freeze."""
+    zone = ZoneInfo(window.timezone)
+    local = now.astimezone(zone)
+    stamp = f"{local:%a %H:%M} {window.timezone}"
+    if _allowed_at(window, zone, now):
+        return GateResult("window", "pass", f"open now ({stamp})")
+    frozen = [f for f in window.freeze if _instant(f.start, zone) <= now < _instant(f.end, zone)]
+    why = f"frozen: {frozen[0].reason or 'freeze'}" if frozen else "outside the deploy windows"
+    for moment in _openings(window, zone, now):
+        if _allowed_at(window, zone, moment):
+            return GateResult(
+                "window",
+                "pending",
+                f"{why} ({stamp}); opens {moment.astimezone(zone):%a %Y-%m-%d %H:%M}",
+                moment,
+            )
+    return GateResult("window", "pending", f"{why} ({stamp}); no opening in the next 14 days")

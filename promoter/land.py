@@ -1,0 +1,104 @@
+"""Landing a change: commit, then push; on a race, fetch, plan again and retry.
+
+Nothing is ever force-pushed. A worktree with uncommitted changes, or a branch with
+commits the remote does not have, is refused before anything is written. Whatever goes
+wrong after the commit, the branch is reset to where it was, so no stray commit remains.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from promoter.errors import GitError
+from promoter.git import Git, PushRejected
+from promoter.yamledit import write_atomic
+
+
+@dataclass(frozen=True)
+class Commitable:
+    """What to commit: new file texts by repository-relative path, and the message."""
+
+    files: Mapping[str, str]
+    message: str
+
+
+@dataclass(frozen=True)
+class Landed:
+    """Where a change landed."""
+
+    sha: str
+    pushed_to: str | None  # "origin/main", or None for a local commit
+    attempts: int
+
+
+def preflight(git: Git, *, push: bool) -> tuple[str, tuple[str, str] | None]:
+    """Refuse a dirty worktree or unpushed commits; return the branch and its upstream."""
+    dirty = git.dirty()
+    if dirty:
+        shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
+        raise GitError(
+            f"the worktree has uncommitted changes ({shown})",
+            hint="Commit or stash them first: promoter commits only its own change",
+        )
+    branch = git.branch()
+    upstream = git.upstream() if push else None
+    if upstream is not None:
+        ahead, _ = git.ahead_behind(f"{upstream[0]}/{upstream[1]}")
+        if ahead:
+            raise GitError(
+                f"{branch} has {ahead} commit{'s' * (ahead != 1)} that "
+                f"{upstream[0]}/{upstream[1]} does not have",
+                hint="Push or drop them first, so a promotion never publishes other work",
+            )
+    return branch, upstream
+
+
+def land(
+    git: Git,
+    prepare: Callable[[], Commitable | None],
+    *,
+    push: bool = True,
+    attempts: int = 5,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Landed | None:
+    """Commit what ``prepare`` returns and push it, retrying races; None if nothing to do.
+
+    ``prepare`` is called again after every fetch, so the change is planned on the newest
+    state of the branch (another promotion may have landed, or made this one moot).
+    """
+    _, upstream = preflight(git, push=push)
+    for attempt in range(1, attempts + 1):
+        change = prepare()
+        if change is None:
+            return None
+        base = git.head()
+        try:
+            for path, text in change.files.items():
+                write_atomic(git.root / path, text)
+            sha = git.commit(list(change.files), change.message, allow_empty=not change.files)
+        except BaseException:
+            git.reset_hard(base)  # the worktree was clean: this only undoes our own writes
+            raise
+        if upstream is None:
+            return Landed(sha, None, attempt)
+        remote, branch = upstream
+        try:
+            git.push(remote, branch)
+        except PushRejected:
+            git.reset_hard(base)
+            git.fetch(remote, branch)
+            git.fast_forward(f"{remote}/{branch}")
+            sleep(min(8.0, 0.2 * 2 ** (attempt - 1)) * (0.5 + random.random()))  # noqa: S311
+            continue
+        except BaseException:
+            git.reset_hard(base)
+            raise
+        return Landed(sha, f"{remote}/{branch}", attempt)
+    where = f"{upstream[0]}/{upstream[1]}" if upstream else "the remote"
+    raise GitError(
+        f"the push was rejected {attempts} times: {where} keeps moving",
+        hint="Nothing was left behind locally; run the command again",
+    )

@@ -1,0 +1,162 @@
+"""Renderers for plans, landings, evidence and history: text for people, JSON for bots."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from promoter.gates import GateResult
+from promoter.land import Landed
+from promoter.model import Artifact
+from promoter.promote import Plan
+from promoter.records import Event, short
+
+MARK = {"pass": "ok ", "pending": "...", "fail": "XX "}
+
+
+def _artifact(artifact: Artifact | None) -> str:
+    if artifact is None:
+        return "(none)"
+    version = f"{artifact.version} " if artifact.version else ""
+    return f"{version}{short(artifact.digest)}"
+
+
+def _gate_line(result: GateResult) -> str:
+    when = f" (clears {result.clears_at:%Y-%m-%d %H:%M %Z})" if result.clears_at else ""
+    return f"    {MARK[result.status]} {result.gate:<9} {result.reason}{when}"
+
+
+def plan_text(plan: Plan, *, diff: bool = False) -> str:
+    """What a plan will do (or why it may not), gate by gate."""
+    request = plan.request
+    route = {
+        "promote": " → ".join(
+            [", ".join(plan.event.sources) if plan.event else "?", request.target]
+        ),
+        "publish": f"new build → {request.target}",
+        "rollback": f"roll back {request.target}",
+    }[request.action]
+    lines = [f"{request.action}{' (hotfix)' if request.hotfix else ''}: {route}"]
+    for move in plan.moves:
+        lines.append(f"  {move.app}: {_artifact(move.current)} → {_artifact(move.new)}")
+        lines.extend(_gate_line(result) for result in move.gates)
+    lines.extend(f"  {app}: already runs the digest, nothing to do" for app in plan.unchanged)
+    lines.extend(f"  {app}: left out ({reason})" for app, reason in plan.waiting)
+    lines.extend(f"  refused: {reason}" for _, reason in plan.refusals)
+    if diff and plan.moves and not plan.refusals:
+        lines += ["", plan.diff().rstrip("\n"), "", "commit message:", ""]
+        lines += ["    " + line if line else "" for line in plan.message.rstrip("\n").split("\n")]
+    return "\n".join(lines)
+
+
+def gate_json(result: GateResult) -> dict[str, Any]:
+    """A gate result for JSON output."""
+    return {
+        "gate": result.gate,
+        "status": result.status,
+        "reason": result.reason,
+        "clearsAt": result.clears_at.isoformat() if result.clears_at else None,
+    }
+
+
+def _artifact_json(artifact: Artifact | None) -> dict[str, Any] | None:
+    if artifact is None:
+        return None
+    return {"image": artifact.image, "digest": artifact.digest, "version": artifact.version}
+
+
+def plan_json(plan: Plan, landed: Landed | None = None, *, dry_run: bool = False) -> dict[str, Any]:
+    """The plan (and where it landed) as a JSON document."""
+    return {
+        "apiVersion": "promoter/v1",
+        "kind": "PromotionResult",
+        "action": plan.request.action,
+        "target": plan.request.target,
+        "from": list(plan.event.sources) if plan.event else [],
+        "hotfix": plan.request.hotfix,
+        "ready": plan.ready,
+        "dryRun": dry_run,
+        "moves": [
+            {
+                "app": move.app,
+                "current": _artifact_json(move.current),
+                "new": _artifact_json(move.new),
+                "status": move.status,
+                "gates": [gate_json(result) for result in move.gates],
+            }
+            for move in plan.moves
+        ],
+        "unchanged": list(plan.unchanged),
+        "leftOut": [{"app": app, "reason": reason} for app, reason in plan.waiting],
+        "refusals": [{"app": app, "reason": reason} for app, reason in plan.refusals],
+        "diff": plan.diff() if plan.moves and not plan.refusals else "",
+        "commit": landed.sha if landed else None,
+        "pushedTo": landed.pushed_to if landed else None,
+    }
+
+
+def landed_text(landed: Landed | None, what: str) -> str:
+    """One line saying where a change landed."""
+    if landed is None:
+        return f"{what}: nothing to do"
+    where = f"pushed to {landed.pushed_to}" if landed.pushed_to else "committed locally (no push)"
+    retries = f" after {landed.attempts - 1} retr{'y' if landed.attempts == 2 else 'ies'}"
+    return f"{what}: {landed.sha[:12]} {where}{retries if landed.attempts > 1 else ''}"
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    """One history event as JSON."""
+    return {
+        "sha": event.sha,
+        "when": event.when.isoformat() if event.when else None,
+        "kind": event.kind,
+        "environment": event.environment,
+        "from": list(event.sources),
+        "changes": [
+            {"app": c.app, "previous": c.previous, "digest": c.digest} for c in event.changes
+        ],
+        "app": event.app,
+        "digest": event.digest,
+        "check": {"name": event.check[0], "result": event.check[1]} if event.check else None,
+        "url": event.url,
+        "gates": [
+            {"app": n.app, "gate": n.gate, "status": n.status, "reason": n.reason}
+            for n in event.gates
+        ],
+        "hotfix": event.hotfix,
+        "actor": {"id": event.actor.id, "name": event.actor.name, "run": event.actor.run_url},
+        "author": event.author,
+    }
+
+
+def _what(event: Event) -> str:
+    if event.kind in ("record", "approve"):
+        extra = f" {event.check[0]}={event.check[1]}" if event.check else ""
+        return f"{event.app} {short(event.digest)}{extra}"
+    return ", ".join(f"{c.app} {short(c.previous)}→{short(c.digest)}" for c in event.changes)
+
+
+def history_text(events: Sequence[Event]) -> str:
+    """A table of events, newest first."""
+    if not events:
+        return "no promoter events in this history"
+    rows = [("WHEN", "KIND", "WHERE", "WHAT", "ACTOR", "COMMIT")]
+    for event in events:
+        where = event.environment
+        if event.sources:
+            where = f"{','.join(event.sources)}→{event.environment}"
+        kind = "hotfix" if event.hotfix else event.kind
+        rows.append(
+            (
+                f"{event.when:%Y-%m-%d %H:%M}" if event.when else "",
+                kind,
+                where,
+                _what(event),
+                event.actor.id,
+                event.sha[:10],
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows
+    )

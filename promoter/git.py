@@ -198,7 +198,17 @@ class Git:
             )
         except GitCommandError as exc:
             out = f"{exc.stdout or ''}\n{exc.stderr or ''}"
-            if "[rejected]" in out or "non-fast-forward" in out or "fetch first" in out:
+            # A race shows as a rejected non-fast-forward, or, when two pushes meet at the
+            # remote, as a ref it could not lock: both mean "fetch and try again".
+            races = (
+                "[rejected]",
+                "non-fast-forward",
+                "fetch first",
+                "cannot lock ref",
+                "incorrect old value",
+                "failed to update ref",
+            )
+            if any(marker in out for marker in races):
                 raise PushRejected(
                     f"push to {remote}/{branch} was rejected: the branch moved on",
                     hint="promoter fetches, re-checks and retries",

@@ -61,7 +61,7 @@ def land(
     prepare: Callable[[], Commitable | None],
     *,
     push: bool = True,
-    attempts: int = 5,
+    attempts: int = 10,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Landed | None:
     """Commit what ``prepare`` returns and push it, retrying races; None if nothing to do.

@@ -1,0 +1,470 @@
+"""The promotion engine end to end: real repositories, a bare remote, promoter as a process.
+
+Time is pinned: PROMOTER_NOW is the gates' clock and GIT_*_DATE the commits' timestamps, so
+soak and deploy windows are tested exactly, without sleeping.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CASES, Runner, promoter_env
+from tests.gitutil import clone, commit_all, git, remote_with_clone
+
+WEB1 = "sha256:" + "a1" * 32
+WEB2 = "sha256:" + "b2" * 32
+API1 = "sha256:" + "c3" * 32
+MONDAY = "2026-11-23T10:00:00+00:00"  # inside prod's window (mon-thu 09:00-17:00 UTC)
+ALICE = "Alice <alice@example.com>"
+BOB = "Bob <bob@example.com>"
+
+
+@dataclass
+class Flow:
+    """A clone of a GitOps repository with a bare remote, and promoter run inside it."""
+
+    work: Path
+    remote: Path
+    runner: Runner
+
+    def __call__(
+        self, *args: str, at: str = MONDAY, actor: str | None = None, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        env = {"PROMOTER_NOW": at, "GIT_AUTHOR_DATE": at, "GIT_COMMITTER_DATE": at}
+        if actor:
+            env["PROMOTER_ACTOR"] = actor
+        return self.runner(*args, cwd=cwd or self.work, env=env)
+
+    def ok(self, *args: str, **kwargs: str) -> subprocess.CompletedProcess[str]:
+        result = self(*args, **kwargs)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result
+
+    def text(self, env: str) -> str:
+        return (self.work / "environments" / f"{env}.yaml").read_text()
+
+    def remote_log(self) -> list[str]:
+        return git(self.remote, "log", "--format=%s", "main").splitlines()
+
+    def head(self) -> str:
+        return git(self.work, "rev-parse", "HEAD").strip()
+
+    def state(self) -> tuple[str, str, str]:
+        """HEAD, the remote's main, and `git status`: to prove nothing was written."""
+        return (
+            self.head(),
+            git(self.remote, "rev-parse", "main").strip(),
+            git(self.work, "status", "--porcelain"),
+        )
+
+
+@pytest.fixture
+def flow(tmp_path: Path, run: Runner) -> Flow:
+    work, remote = remote_with_clone(tmp_path, CASES / "flow")
+    return Flow(work, remote, run)
+
+
+def to_staging(flow: Flow, digest: str = WEB1, at: str = MONDAY) -> None:
+    """Publish web and carry it to staging with every gate met (staging soaks 1h)."""
+    flow.ok(
+        "publish",
+        "web",
+        "--to",
+        "dev",
+        "--digest",
+        digest,
+        "--image",
+        "registry.example.com/shop/web",
+        "--version",
+        "1.0.0",
+        at=at,
+    )
+    flow.ok("record", "dev", "web", "--check", "unit-tests=passed", at=at)
+    flow.ok("promote", "web", "--to", "qa", at=at)
+    flow.ok("promote", "web", "--to", "perf", at=at)
+    flow.ok("record", "qa", "web", "--check", "uat=passed", at=at)
+    flow.ok("record", "perf", "web", "--check", "uat=passed", at=at)
+    later = at.replace("T10:", "T11:")
+    flow.ok("promote", "web", "--to", "staging", at=later)
+
+
+def test_publish_enters_the_entry_environment_with_a_minimal_commit(flow: Flow) -> None:
+    before = flow.text("dev")
+    result = flow.ok(
+        "publish",
+        "web",
+        "--to",
+        "dev",
+        "--digest",
+        WEB1,
+        "--image",
+        "registry.example.com/shop/web",
+        "--version",
+        "1.0.0",
+    )
+    assert "pushed to origin/main" in result.stdout
+    assert flow.remote_log()[0] == "publish(web): dev sha256:a1a1a1a1 1.0.0"
+    assert flow.text("dev") == before.replace(
+        "artifacts: {}\n",
+        "artifacts:\n  web:\n    image: registry.example.com/shop/web\n"
+        f"    digest: {WEB1}\n    version: 1.0.0\n",
+    )
+    body = git(flow.work, "log", "-1", "--format=%B")
+    assert "Promoter-Kind: publish\nPromoter-To: dev\nPromoter-App: web\n" in body
+    assert f"Promoter-Change: web none -> {WEB1}" in body
+
+
+def test_publish_refuses_a_non_entry_environment_and_writes_nothing(flow: Flow) -> None:
+    before = flow.state()
+    result = flow("publish", "web", "--to", "qa", "--digest", WEB1, "--image", "r/web")
+    assert result.returncode == 1
+    assert "refused: qa takes digests from dev; only entry environments take new" in result.stdout
+    assert flow.state() == before
+
+
+@pytest.mark.parametrize("digest", ["latest", "1.2", "sha256:abc"])
+def test_publish_refuses_a_tag_where_a_digest_belongs(flow: Flow, digest: str) -> None:
+    before = flow.state()
+    result = flow("publish", "web", "--to", "dev", "--digest", digest, "--image", "r/web")
+    assert result.returncode == 2
+    assert "digest" in result.stderr and "Traceback" not in result.stderr
+    assert flow.state() == before
+
+
+def test_full_flow_to_staging_copies_the_artifact_exactly(flow: Flow) -> None:
+    to_staging(flow)
+    staging = flow.text("staging")
+    assert f"    digest: {WEB1}\n    version: 1.0.0\n" in staging
+    assert "  replicas: 1  # staging only\n" in staging  # configuration is never promoted
+    subjects = flow.remote_log()
+    assert subjects[0] == "promote(web): qa, perf → staging sha256:a1a1a1a1"
+
+
+def test_skipping_an_environment_is_refused(flow: Flow) -> None:
+    to_staging(flow)
+    before = flow.state()
+    result = flow("promote", "web", "--to", "prod", "--from", "qa")
+    assert result.returncode == 1
+    assert "prod promotes from staging, not from qa: no environment may be skipped" in (
+        result.stdout + result.stderr
+    )
+    assert flow.state() == before
+
+
+def test_parallel_sources_must_agree(flow: Flow) -> None:
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
+    flow.ok("record", "dev", "web", "--check", "unit-tests=passed")
+    flow.ok("promote", "web", "--to", "qa")  # perf does not run it yet
+    result = flow("promote", "web", "--to", "staging")
+    assert result.returncode == 1
+    assert "web is not in perf, so it cannot enter staging" in result.stdout
+
+
+def test_checks_gate_pending_fail_and_evidence_for_another_digest(flow: Flow) -> None:
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
+    pending = flow("promote", "web", "--to", "qa")
+    assert pending.returncode == 1
+    assert "... checks    not recorded for sha256:a1a1a1a1: unit-tests in dev" in pending.stdout
+    flow.ok("record", "dev", "web", "--check", "unit-tests=failed", "--url", "https://ci/7")
+    failed = flow("promote", "web", "--to", "qa")
+    assert failed.returncode == 1
+    assert "XX  checks    failed: unit-tests in dev (https://ci/7)" in failed.stdout
+    # a pass recorded for the next build does not count for this one
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB2)
+    flow.ok("record", "dev", "web", "--check", "unit-tests=passed")
+    gates = flow("gates", "web", "--to", "qa", "-o", "json")
+    move = json.loads(gates.stdout)["moves"][0]
+    assert move["new"]["digest"] == WEB2 and move["status"] == "pass"
+    evidence = flow("record", "dev", "web", "--check", "unit-tests=passed", "--digest", API1)
+    assert evidence.returncode == 1
+    assert "dev never ran sha256:c3c3c3c3 for web" in evidence.stderr
+
+
+def test_soak_is_taken_from_history_and_says_when_it_clears(flow: Flow) -> None:
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
+    flow.ok("record", "dev", "web", "--check", "unit-tests=passed")
+    flow.ok("promote", "web", "--to", "qa")
+    flow.ok("promote", "web", "--to", "perf", at="2026-11-23T10:30:00+00:00")
+    flow.ok("record", "qa", "web", "--check", "uat=passed")
+    flow.ok("record", "perf", "web", "--check", "uat=passed")
+    early = flow("gates", "web", "--to", "staging", "-o", "json", at="2026-11-23T11:00:00+00:00")
+    assert early.returncode == 1
+    soak = next(g for g in json.loads(early.stdout)["moves"][0]["gates"] if g["gate"] == "soak")
+    assert soak["status"] == "pending"
+    assert soak["reason"] == "only 30m in perf (needs 1h)"  # perf got it last
+    assert soak["clearsAt"] == "2026-11-23T11:30:00+00:00"
+    flow.ok("promote", "web", "--to", "staging", at="2026-11-23T11:30:00+00:00")
+
+
+def test_approvals_window_and_four_eyes(flow: Flow) -> None:
+    to_staging(flow)
+    flow.ok("record", "staging", "web", "--check", "regression=passed")
+    day_later = "2026-11-24T12:00:00+00:00"  # Tuesday, in the window, soak 24h met
+    pending = flow("gates", "web", "--to", "prod", "-o", "json", at=day_later)
+    gates = {g["gate"]: g for g in json.loads(pending.stdout)["moves"][0]["gates"]}
+    assert gates["approvals"]["status"] == "pending"
+    assert gates["soak"]["status"] == "pass" and gates["window"]["status"] == "pass"
+
+    carol = flow("approve", "web", "--to", "prod", actor="Carol <carol@example.com>")
+    assert carol.returncode == 1
+    assert "may not approve promotions into prod (allowed: alice@example.com, bob" in (carol.stderr)
+    flow.ok("approve", "web", "--to", "prod", actor=ALICE)
+    own = flow("promote", "web", "--to", "prod", at=day_later, actor=ALICE)
+    assert own.returncode == 1  # nobody approves their own promotion
+    assert "approvals 0 of 1" in own.stdout
+
+    friday = "2026-11-27T12:00:00+00:00"
+    closed = flow("gates", "web", "--to", "prod", "-o", "json", at=friday, actor=BOB)
+    window = next(
+        g for g in json.loads(closed.stdout)["moves"][0]["gates"] if g["gate"] == "window"
+    )
+    assert window["status"] == "pending"
+    assert window["clearsAt"] == "2026-11-30T09:00:00+00:00"  # Monday 09:00
+
+    frozen = flow(
+        "gates", "web", "--to", "prod", "-o", "json", at="2026-12-22T10:00:00+00:00", actor=BOB
+    )
+    window = next(
+        g for g in json.loads(frozen.stdout)["moves"][0]["gates"] if g["gate"] == "window"
+    )
+    assert window["reason"].startswith("frozen: Year-end freeze")
+    assert window["clearsAt"] == "2027-01-04T09:00:00+00:00"  # first opening after the freeze
+
+    landed = flow.ok("promote", "web", "--to", "prod", at=day_later, actor=BOB)
+    assert "pushed to origin/main" in landed.stdout
+    body = git(flow.work, "log", "-1", "--format=%B")
+    assert "Promoter-Gate: web approvals pass: 1 of 1 (alice@example.com)" in body
+    assert "Promoter-Actor: Bob <bob@example.com>" in body
+
+
+def test_already_promoted_is_a_no_op(flow: Flow) -> None:
+    to_staging(flow)
+    before = flow.state()
+    result = flow.ok("promote", "web", "--to", "staging")
+    assert "web: already runs the digest, nothing to do" in result.stdout
+    assert flow.state() == before
+
+
+def test_a_digest_edited_by_hand_has_no_lineage(flow: Flow) -> None:
+    to_staging(flow)
+    qa = flow.work / "environments" / "qa.yaml"
+    qa.write_text(qa.read_text().replace(WEB1, WEB2))
+    perf = flow.work / "environments" / "perf.yaml"
+    perf.write_text(perf.read_text().replace(WEB1, WEB2))
+    commit_all(flow.work, "hotpatch web in qa and perf")
+    git(flow.work, "push", "--quiet")
+    flow.ok("record", "qa", "web", "--check", "uat=passed")
+    flow.ok("record", "perf", "web", "--check", "uat=passed")
+    result = flow("promote", "web", "--to", "staging", at="2026-11-24T10:00:00+00:00")
+    assert result.returncode == 1
+    assert "sha256:b2b2b2b2 reached qa without a recorded promotion" in result.stdout
+
+
+def test_release_train_promotes_every_ready_app_in_one_commit(flow: Flow) -> None:
+    for app, digest in (("web", WEB1), ("api", API1)):
+        flow.ok("publish", app, "--to", "dev", "--digest", digest, "--image", f"r/{app}")
+    flow.ok("promote", "--all", "--to", "perf")
+    perf = flow.text("perf")
+    assert WEB1 in perf and API1 in perf
+    assert flow.remote_log()[0] == "promote(2 apps): dev → perf"
+    body = git(flow.work, "log", "-1", "--format=%B")
+    assert f"Promoter-Change: api none -> {API1}" in body
+    assert f"Promoter-Change: web none -> {WEB1}" in body
+
+
+def test_hotfix_uses_its_gates_and_must_be_a_new_artifact(flow: Flow) -> None:
+    to_staging(flow)
+    flow.ok("record", "staging", "web", "--check", "regression=passed")
+    flow.ok("approve", "web", "--to", "prod", actor=ALICE)
+    flow.ok("promote", "web", "--to", "prod", at="2026-11-24T12:00:00+00:00", actor=BOB)
+    # the same digest again, as a "hotfix", into staging: prod already ran it
+    again = flow("promote", "web", "--to", "staging", "--hotfix")
+    assert again.returncode == 0  # already in staging: nothing to do
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB2, "--version", "1.0.1")
+    flow.ok("record", "dev", "web", "--check", "unit-tests=passed")
+    flow.ok("promote", "web", "--to", "qa")
+    flow.ok("promote", "web", "--to", "perf")
+    early = "2026-11-23T10:20:00+00:00"
+    normal = flow("promote", "web", "--to", "staging", at=early)
+    assert normal.returncode == 1  # normal gates: uat missing, soak 1h
+    hotfix = flow.ok("promote", "web", "--to", "staging", "--hotfix", at=early)
+    assert "ok  soak      20m in qa (needs 10m)" in hotfix.stdout  # both arrived together
+    assert flow.remote_log()[0] == "hotfix(web): qa, perf → staging sha256:b2b2b2b2"
+    assert "Promoter-Hotfix: true" in git(flow.work, "log", "-1", "--format=%B")
+
+
+def test_rollback_restores_the_previous_artifact_as_a_new_commit(flow: Flow) -> None:
+    flow.ok(
+        "publish",
+        "web",
+        "--to",
+        "dev",
+        "--digest",
+        WEB1,
+        "--image",
+        "r/web",
+        "--version",
+        "1.0.0",
+        "--source-revision",
+        "abcdef1",
+    )
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB2, "--version", "1.1.0")
+    before = flow.text("dev")
+    flow.ok("rollback", "web", "--env", "dev")
+    after = flow.text("dev")
+    assert after == before.replace(WEB2, WEB1).replace("1.1.0", "1.0.0").replace(
+        "    version: 1.0.0\n", "    version: 1.0.0\n    source:\n      revision: abcdef1\n"
+    )
+    assert flow.remote_log()[0] == "rollback(web): dev sha256:b2b2b2b2 → sha256:a1a1a1a1"
+    assert len(flow.remote_log()) == 4  # history is never rewritten
+    unknown = flow("rollback", "web", "--env", "dev", "--to", API1)
+    assert unknown.returncode == 1
+    assert "dev never ran sha256:c3c3c3c3 for web through promoter" in unknown.stdout
+
+
+def test_dry_run_prints_the_exact_diff_and_writes_nothing(flow: Flow) -> None:
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB2)
+    before = flow.state()
+    result = flow.ok("rollback", "web", "--env", "dev", "--dry-run")
+    assert f"-    digest: {WEB2}\n+    digest: {WEB1}\n" in result.stdout
+    assert "rollback(web): dev sha256:b2b2b2b2 → sha256:a1a1a1a1" in result.stdout
+    assert flow.state() == before
+
+
+def test_promotion_diff_is_minimal_and_comments_survive(flow: Flow) -> None:
+    for digest in (WEB1, WEB2):
+        flow.ok("publish", "web", "--to", "dev", "--digest", digest, "--image", "r/web")
+        flow.ok("record", "dev", "web", "--check", "unit-tests=passed")
+        if digest == WEB1:
+            flow.ok("promote", "web", "--to", "qa")
+            qa = flow.work / "environments" / "qa.yaml"
+            qa.write_text(qa.read_text().replace(f"digest: {WEB1}", f"digest: {WEB1}  # pinned"))
+            commit_all(flow.work, "comment")
+            git(flow.work, "push", "--quiet")
+    flow.ok("promote", "web", "--to", "qa")
+    diff = git(flow.work, "show", "--format=", "-U0", "HEAD")
+    changed = [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in "+++---"]
+    assert changed == [f"-    digest: {WEB1}  # pinned", f"+    digest: {WEB2}  # pinned"]
+
+
+def test_dirty_worktree_is_refused(flow: Flow) -> None:
+    (flow.work / "notes.txt").write_text("wip\n")
+    before = flow.state()
+    result = flow("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
+    assert result.returncode == 4
+    assert "the worktree has uncommitted changes (notes.txt)" in result.stderr
+    assert flow.state() == before
+
+
+def test_unpushed_commits_are_refused(flow: Flow) -> None:
+    (flow.work / "notes.txt").write_text("wip\n")
+    commit_all(flow.work, "local work")
+    before = flow.state()
+    result = flow("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
+    assert result.returncode == 4
+    assert "main has 1 commit that origin/main does not have" in result.stderr
+    assert flow.state() == before
+
+
+def test_rejected_push_leaves_no_stray_commit(flow: Flow) -> None:
+    hook = flow.remote / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'denied by policy' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    before = flow.state()
+    result = flow("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
+    assert result.returncode == 4
+    assert "denied by policy" in result.stderr and "nothing was left behind" in result.stderr
+    assert flow.state() == before
+    assert git(flow.work, "branch", "--list").strip() == "* main"
+
+
+def test_push_race_is_fetched_replanned_and_retried(flow: Flow, tmp_path: Path) -> None:
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
+    other = clone(flow.remote, tmp_path / "other")
+    elsewhere = Flow(other, flow.remote, flow.runner)
+    elsewhere.ok("publish", "api", "--to", "dev", "--digest", API1, "--image", "r/api")
+    # flow's clone is now behind: its first push is rejected, then it fetches and retries
+    result = flow.ok("publish", "web", "--to", "dev", "--digest", WEB2)
+    assert "after 1 retry" in result.stdout
+    dev = flow.text("dev")
+    assert WEB2 in dev and API1 in dev
+    assert flow.remote_log()[:2] == [
+        "publish(web): dev sha256:b2b2b2b2",
+        "publish(api): dev sha256:c3c3c3c3",
+    ]
+
+
+def test_concurrent_promoters_all_land(flow: Flow, tmp_path: Path, run: Runner) -> None:
+    apps = [f"app{i}" for i in range(6)]
+    clones = [clone(flow.remote, tmp_path / f"c{i}") for i in range(len(apps))]
+    env = {"PROMOTER_NOW": MONDAY}
+    procs = [
+        subprocess.Popen(
+            [
+                "python",
+                "-m",
+                "promoter",
+                "publish",
+                app,
+                "--to",
+                "dev",
+                "--digest",
+                "sha256:" + f"{i:02d}" * 32,
+                "--image",
+                f"r/{app}",
+            ],
+            cwd=work,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**promoter_env(tmp_path), **env},
+        )
+        for i, (app, work) in enumerate(zip(apps, clones, strict=True))
+    ]
+    outputs = [proc.communicate(timeout=300) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0] * len(apps), outputs
+    git(flow.work, "pull", "--quiet")
+    dev = flow.text("dev")
+    assert all(f"  {app}:\n" in dev for app in apps)
+    published = [s for s in flow.remote_log() if s.startswith("publish(")]
+    assert len(published) == len(apps)
+
+
+def test_pull_request_environments_are_not_committed_to(flow: Flow) -> None:
+    pipeline = flow.work / "environments" / "pipeline.yaml"
+    pipeline.write_text(
+        pipeline.read_text().replace(
+            "  qa:\n    from: dev\n", "  qa:\n    from: dev\n    promotion: pull-request\n"
+        )
+    )
+    commit_all(flow.work, "qa takes pull requests")
+    git(flow.work, "push", "--quiet")
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
+    flow.ok("record", "dev", "web", "--check", "unit-tests=passed")
+    before = flow.state()
+    refused = flow("promote", "web", "--to", "qa")
+    assert refused.returncode == 1
+    assert "qa takes changes through pull requests (promotion: pull-request)" in refused.stderr
+    dry = flow.ok("promote", "web", "--to", "qa", "--dry-run")
+    assert f"+    digest: {WEB1}" in dry.stdout
+    assert flow.state() == before
+
+
+def test_history_reads_the_trailers_back(flow: Flow) -> None:
+    to_staging(flow)
+    result = flow.ok("history", "--env", "staging", "-o", "json")
+    events = json.loads(result.stdout)["events"]
+    promote = next(e for e in events if e["kind"] == "promote" and e["environment"] == "staging")
+    assert promote["from"] == ["qa", "perf"]
+    assert promote["changes"] == [{"app": "web", "previous": None, "digest": WEB1}]
+    assert {g["gate"]: g["status"] for g in promote["gates"]} == {"checks": "pass", "soak": "pass"}
+    assert promote["actor"]["id"] == "test@example.com"
+    assert promote["when"] == "2026-11-23T11:00:00+00:00"
+    text = flow.ok("history", "--app", "web", "--limit", "2").stdout.splitlines()
+    assert text[0].split()[:2] == ["WHEN", "KIND"] and len(text) == 3

@@ -14,6 +14,7 @@ from typing import Any
 
 from promoter import records, yamlio
 from promoter.actor import Actor, current_actor
+from promoter.audit import AuditFinding, audit
 from promoter.errors import Refused, UsageError
 from promoter.git import Git
 from promoter.history import Evidence, build_evidence, read_events
@@ -232,3 +233,29 @@ def _offered(snapshot: Snapshot, target: str, app: str) -> str:
             hint="Name the digest to approve with --digest",
         )
     return digests.pop()
+
+
+def adopt(ctx: Context, *, push: bool = True) -> tuple[Event, Landed | None]:
+    """Record every digest pinned now as the accepted baseline of the audit log."""
+    made: list[Event] = []
+
+    def prepare() -> Commitable:
+        snapshot = load_snapshot(ctx.layout)
+        baseline = tuple(
+            (env, app, artifact.digest)
+            for env in snapshot.pipeline.order()
+            for app, artifact in sorted(snapshot.states[env].artifacts.items())
+        )
+        event = Event(kind="adopt", environment="", actor=ctx.actor, baseline=baseline)
+        made.append(event)
+        return Commitable({}, records.message(event))
+
+    landed = land(ctx.git, prepare, push=push)
+    return made[-1], landed
+
+
+def run_audit(ctx: Context, *, require_signed: bool = False) -> list[AuditFinding]:
+    """Lineage problems of the repository, from git alone."""
+    snapshot = load_snapshot(ctx.layout)
+    env_dir = ctx.git_path(ctx.layout.display(ctx.layout.env_dir))
+    return audit(ctx.git, snapshot, evidence(ctx), [env_dir], require_signed=require_signed)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from git import Repo
 
 # Separators that never occur in commit metadata: record, unit and trailer separators.
-_RS, _US = "\x1e", "\x1f"
+_RS, _US, _GS = "\x1e", "\x1f", "\x1d"
 _LOG_FORMAT = _US.join(["%H", "%an", "%ae", "%aI", "%cI", "%s", "%(trailers:only,unfold)"]) + _RS
 _C_LOCALE = {"LC_ALL": "C", "LANG": "C"}
 
@@ -242,6 +242,29 @@ class Git:
             record = raw.strip("\n")
             if record:
                 yield _parse_record(record)
+
+    def log_patches(self, rev: str, paths: Sequence[str]) -> Iterator[tuple[Commit, str]]:
+        """Commits that touched ``paths``, newest first, each with its zero-context diff.
+
+        One ``git log -p`` for the whole history; the diff is git's own unified format.
+        """
+        fmt = _RS + _LOG_FORMAT.removesuffix(_RS) + _GS
+        out = self.run(
+            "log",
+            "-p",
+            "-U0",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-renames",
+            f"--format={fmt}",
+            rev,
+            "--",
+            *paths,
+        )
+        for chunk in out.split(_RS):
+            header, sep, diff = chunk.partition(_GS)
+            if sep:
+                yield _parse_record(header.strip("\n")), diff
 
     def show(self, rev: str, path: str) -> str | None:
         """The text of ``path`` at ``rev``, or None when it did not exist there."""

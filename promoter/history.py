@@ -66,6 +66,12 @@ def build_evidence(events: Sequence[Event]) -> Evidence:
                 ran = evidence.ran.setdefault((event.environment, change.app), [])
                 if change.digest not in ran:
                     ran.append(change.digest)
+        elif event.kind == "adopt":
+            for environment, app, digest in event.baseline:
+                evidence.arrivals.setdefault((environment, app, digest), event)
+                ran = evidence.ran.setdefault((environment, app), [])
+                if digest not in ran:
+                    ran.append(digest)
         elif event.kind == "record" and event.app and event.digest and event.check:
             key4 = (event.environment, event.app, event.digest, event.check[0])
             evidence.checks.setdefault(key4, event)

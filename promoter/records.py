@@ -26,8 +26,8 @@ from typing import Literal
 from promoter.actor import Actor, parse_actor
 from promoter.git import Commit
 
-Kind = Literal["publish", "promote", "rollback", "record", "approve"]
-KINDS: tuple[Kind, ...] = ("publish", "promote", "rollback", "record", "approve")
+Kind = Literal["publish", "promote", "rollback", "record", "approve", "adopt"]
+KINDS: tuple[Kind, ...] = ("publish", "promote", "rollback", "record", "approve", "adopt")
 GREP = "^Promoter-Kind: "  # finds promoter commits in `git log --grep`
 
 
@@ -66,6 +66,7 @@ class Event:
     digest: str | None = None  # record, approve
     check: tuple[str, str] | None = None  # record: (name, passed|failed)
     url: str | None = None  # record: link to the evidence
+    baseline: tuple[tuple[str, str, str], ...] = ()  # adopt: (environment, app, digest)
     sha: str = ""
     when: dt.datetime | None = None
     author: str = ""
@@ -80,6 +81,9 @@ def short(digest: str | None) -> str:
 
 
 def _subject(event: Event) -> str:
+    if event.kind == "adopt":
+        envs = len({env for env, _, _ in event.baseline})
+        return f"adopt: baseline of {len(event.baseline)} pinned digests in {envs} environments"
     apps = sorted({c.app for c in event.changes} | ({event.app} if event.app else set()))
     scope = apps[0] if len(apps) == 1 else f"{len(apps)} apps"
     kind = "hotfix" if event.hotfix else event.kind
@@ -129,8 +133,9 @@ def message(event: Event) -> str:
     trailers += [("Promoter-From", source) for source in event.sources]
     if event.kind == "record":
         trailers.append(("Promoter-Env", event.environment))
-    else:
+    elif event.kind != "adopt":
         trailers.append(("Promoter-To", event.environment))
+    trailers += [("Promoter-Baseline", " ".join(entry)) for entry in event.baseline]
     apps = sorted({c.app for c in event.changes} | ({event.app} if event.app else set()))
     trailers += [("Promoter-App", app) for app in apps]
     trailers += [
@@ -178,6 +183,11 @@ def parse(commit: Commit) -> Event | None:
         name, _, result = (commit.trailer("Promoter-Check") or "").partition("=")
         check = (name, result)
     apps = commit.trailer_values("Promoter-App")
+    baseline = tuple(
+        (parts[0], parts[1], parts[2])
+        for parts in (value.split() for value in commit.trailer_values("Promoter-Baseline"))
+        if len(parts) == 3
+    )
     actor = parse_actor(commit.trailer("Promoter-Actor") or commit.author_email)
     run = commit.trailer("Promoter-Run")
     if run:
@@ -194,6 +204,7 @@ def parse(commit: Commit) -> Event | None:
         digest=commit.trailer("Promoter-Digest"),
         check=check,
         url=commit.trailer("Promoter-Url"),
+        baseline=baseline,
         sha=commit.sha,
         when=commit.committed,
         author=f"{commit.author_name} <{commit.author_email}>",

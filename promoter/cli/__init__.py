@@ -54,8 +54,10 @@ for command in (
     promote_cmd.rollback,
     evidence_cmd.record,
     evidence_cmd.approve,
+    evidence_cmd.adopt,
     history_cmd.gates,
     history_cmd.history,
+    history_cmd.audit,
 ):
     cli.add_command(command)
 

@@ -115,3 +115,26 @@ def approve(
     event, landed = actions.approve(ctx, app, target, digest=digest, push=push)
     _echo(event, landed, output, f"approved {app} into {target} as {ctx.actor.id}")
     return ExitCode.OK
+
+
+@click.command()
+@change_options
+def adopt(repo: Path | None, pipeline: str | None, push: bool, output: str) -> int:
+    """Accept every digest pinned now as the baseline of the audit log.
+
+    Run it once when a repository starts using promoter: digests that got where they are
+    before then have no promotion commits, and `promoter audit` accepts the history up to
+    this baseline as it stood. Everything after it must go through promoter.
+
+    \b
+    Examples:
+      promoter adopt
+      promoter adopt --no-push
+    """
+    from promoter import actions
+    from promoter.layout import find_layout
+
+    ctx = actions.open_context(find_layout(repo, pipeline))
+    event, landed = actions.adopt(ctx, push=push)
+    _echo(event, landed, output, f"adopted {len(event.baseline)} pinned digests as the baseline")
+    return ExitCode.OK

@@ -96,3 +96,61 @@ def history(
     else:
         click.echo(history_text(events))
     return ExitCode.OK
+
+
+@click.command()
+@click.option(
+    "--require-signed",
+    is_flag=True,
+    help="Also require a signature git verifies on every promoter commit.",
+)
+@repo_options
+@common_options
+def audit(require_signed: bool, repo: Path | None, pipeline: str | None, output: str) -> int:
+    """Verify lineage: every pinned digest arrived through a recorded promotion.
+
+    Flags digests with no recorded arrival, promotions from an environment that is not a
+    source, and every commit that changed a pinned digest without promotion trailers
+    (manual patching), with its sha, author and date. Exit code 1 when anything is found.
+
+    \b
+    Examples:
+      promoter audit
+      promoter audit --require-signed -o json
+    """
+    from promoter import actions, report
+    from promoter.layout import find_layout
+
+    ctx = actions.open_context(find_layout(repo, pipeline))
+    findings = actions.run_audit(ctx, require_signed=require_signed)
+    if output == "json":
+        click.echo(
+            report.to_json(
+                {
+                    "apiVersion": "promoter/v1",
+                    "kind": "AuditReport",
+                    "ok": not findings,
+                    "findings": [
+                        {
+                            "code": f.code,
+                            "message": f.message,
+                            "environment": f.environment,
+                            "app": f.app,
+                            "sha": f.sha,
+                            "author": f.author,
+                            "when": f.when.isoformat() if f.when else None,
+                        }
+                        for f in findings
+                    ],
+                }
+            )
+        )
+    else:
+        for finding in findings:
+            click.echo(f"{finding.code}: {finding.message}")
+        click.echo(
+            f"{len(findings)} problem{'s' * (len(findings) != 1)}"
+            if findings
+            else "ok: every pinned digest has its lineage in git"
+        )
+    return ExitCode.FINDINGS if findings else ExitCode.OK

@@ -1,0 +1,169 @@
+"""`promoter audit` and `adopt`: lineage from git alone, manual patching, signatures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CASES, Runner
+from tests.gitutil import commit_all, git, remote_with_clone
+from tests.test_promote import WEB1, WEB2, Flow, to_staging
+
+
+@pytest.fixture
+def flow(tmp_path: Path, run: Runner) -> Flow:
+    work, remote = remote_with_clone(tmp_path, CASES / "flow")
+    return Flow(work, remote, run)
+
+
+def audit_json(flow: Flow, *args: str) -> tuple[int, list[dict[str, object]]]:
+    result = flow("audit", "-o", "json", *args)
+    return result.returncode, json.loads(result.stdout)["findings"]
+
+
+def test_clean_history_passes(flow: Flow) -> None:
+    to_staging(flow)
+    result = flow.ok("audit")
+    assert result.stdout.strip() == "ok: every pinned digest has its lineage in git"
+
+
+def test_a_digest_edited_by_hand_is_manual_patching(flow: Flow) -> None:
+    to_staging(flow)
+    qa = flow.work / "environments" / "qa.yaml"
+    qa.write_text(qa.read_text().replace(WEB1, WEB2))
+    git(flow.work, "add", ".")
+    git(
+        flow.work,
+        "-c",
+        "user.name=Mallory",
+        "-c",
+        "user.email=mallory@example.com",
+        "commit",
+        "-qm",
+        "quick fix in qa",
+    )
+    sha = git(flow.work, "rev-parse", "HEAD").strip()
+    code, findings = audit_json(flow)
+    assert code == 1
+    manual = [f for f in findings if f["code"] == "manual-change"]
+    assert len(manual) == 1
+    assert manual[0]["sha"] == sha
+    assert manual[0]["author"] == "Mallory <mallory@example.com>"
+    assert manual[0]["when"] is not None
+    assert "quick fix in qa" in str(manual[0]["message"])
+    lineage = [f for f in findings if f["code"] == "no-lineage"]
+    assert [(f["environment"], f["app"]) for f in lineage] == [("qa", "web")]
+
+
+def test_adopt_accepts_the_history_before_it(flow: Flow) -> None:
+    dev = flow.work / "environments" / "dev.yaml"
+    dev.write_text(
+        dev.read_text().replace(
+            "artifacts: {}", f"artifacts:\n  web:\n    image: r/web\n    digest: {WEB1}"
+        )
+    )
+    commit_all(flow.work, "state from before promoter")
+    git(flow.work, "push", "--quiet")
+    assert audit_json(flow)[0] == 1
+    result = flow.ok("adopt")
+    assert "adopted 1 pinned digests as the baseline" in result.stdout
+    assert audit_json(flow) == (0, [])
+    # the baseline counts as an arrival: the adopted digest can move on
+    flow.ok("record", "dev", "web", "--check", "unit-tests=passed")
+    flow.ok("promote", "web", "--to", "qa")
+
+
+def test_forged_trailers_that_skip_an_environment_are_caught(flow: Flow) -> None:
+    to_staging(flow)
+    prod = flow.work / "environments" / "prod.yaml"
+    prod.write_text(
+        prod.read_text().replace(
+            "artifacts: {}",
+            f"artifacts:\n  web:\n    image: registry.example.com/shop/web\n    digest: {WEB1}",
+        )
+    )
+    git(flow.work, "add", ".")
+    message = (
+        f"promote(web): qa → prod\n\nPromoter-Kind: promote\nPromoter-From: qa\n"
+        f"Promoter-To: prod\nPromoter-Change: web none -> {WEB1}\n"
+    )
+    git(flow.work, "commit", "-qm", message)
+    code, findings = audit_json(flow)
+    assert code == 1
+    assert [f["code"] for f in findings] == ["skipped-environment"]
+    assert "reached prod from qa, which is not one of its sources (staging)" in str(
+        findings[0]["message"]
+    )
+
+
+def test_trailers_that_hide_an_extra_digest_are_caught(flow: Flow) -> None:
+    to_staging(flow)
+    for env in ("qa", "perf"):
+        path = flow.work / "environments" / f"{env}.yaml"
+        path.write_text(path.read_text().replace(WEB1, WEB2))
+    git(flow.work, "add", ".")
+    git(
+        flow.work,
+        "commit",
+        "-qm",
+        f"promote(web): dev → qa\n\nPromoter-Kind: promote\nPromoter-From: dev\n"
+        f"Promoter-To: qa\nPromoter-Change: web {WEB1} -> {WEB2}\n",
+    )
+    _, findings = audit_json(flow)
+    # every digest it pins is one its trailers declare: no mismatch (lineage is another matter)
+    assert "trailer-mismatch" not in [f["code"] for f in findings]
+    assert {f["environment"] for f in findings if f["code"] == "no-lineage"} == {"qa", "perf"}
+    # this one pins a digest its trailers do not mention
+    extra = flow.work / "environments" / "dev.yaml"
+    extra.write_text(extra.read_text().replace(WEB1, "sha256:" + "d4" * 32))
+    git(flow.work, "add", ".")
+    git(
+        flow.work,
+        "commit",
+        "-qm",
+        f"promote(web): dev → qa\n\nPromoter-Kind: promote\nPromoter-From: dev\n"
+        f"Promoter-To: qa\nPromoter-Change: web {WEB2} -> {WEB2}\n",
+    )
+    _, findings = audit_json(flow)
+    assert "trailer-mismatch" in [f["code"] for f in findings]
+
+
+def _ssh_signing(work: Path, tmp_path: Path) -> None:
+    key = tmp_path / "signing"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "test", "-f", str(key)], check=True
+    )
+    signers = tmp_path / "allowed_signers"
+    signers.write_text(f"test@example.com {(tmp_path / 'signing.pub').read_text()}")
+    for name, value in (
+        ("gpg.format", "ssh"),
+        ("user.signingkey", str(key)),
+        ("commit.gpgsign", "true"),
+        ("gpg.ssh.allowedSignersFile", str(signers)),
+    ):
+        git(work, "config", name, value)
+
+
+def test_promotion_commits_are_signed_when_git_signs(flow: Flow, tmp_path: Path) -> None:
+    _ssh_signing(flow.work, tmp_path)
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
+    flow.ok("record", "dev", "web", "--check", "unit-tests=passed")
+    assert git(flow.work, "log", "-1", "--format=%G?").strip() == "G"
+    assert flow("audit", "--require-signed").returncode == 0
+    git(
+        flow.work,
+        "commit",
+        "--quiet",
+        "--allow-empty",
+        "--no-gpg-sign",
+        "-m",
+        "record(web): forged\n\nPromoter-Kind: record\nPromoter-Env: dev\nPromoter-App: web\n"
+        f"Promoter-Digest: {WEB1}\nPromoter-Check: unit-tests=passed\n",
+    )
+    code, findings = audit_json(flow, "--require-signed")
+    assert code == 1
+    assert [f["code"] for f in findings] == ["unsigned"]
+    assert flow("audit").returncode == 0  # without --require-signed, a signature is optional

@@ -112,7 +112,14 @@ class Git:
 
     def branch(self) -> str:
         """The current branch; refuses a detached HEAD."""
-        name = self.run("symbolic-ref", "--quiet", "--short", "HEAD").strip()
+        from git import GitCommandError
+
+        try:
+            name = str(
+                self._repo.git.execute(["git", "symbolic-ref", "--quiet", "--short", "HEAD"])
+            ).strip()
+        except GitCommandError:
+            name = ""
         if not name:
             raise GitError("HEAD is detached", hint="Check out the branch to promote on")
         return name

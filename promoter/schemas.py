@@ -29,6 +29,10 @@ SCHEMA_FILES = {
     "Environment": "environment.schema.json",
     "ValidateReport": "validate-report.schema.json",
     "StatusReport": "status-report.schema.json",
+    "PromotionResult": "promotion-result.schema.json",
+    "History": "history.schema.json",
+    "EvidenceResult": "evidence-result.schema.json",
+    "AuditReport": "audit-report.schema.json",
 }
 
 

@@ -113,3 +113,24 @@ def tree_state(root: Path) -> dict[str, tuple[bytes, int]]:
         for path in sorted(root.rglob("*"))
         if path.is_file()
     }
+
+
+def check_output(document: object, kind: str) -> None:
+    """Validate a JSON output against its schema in schemas/, resolving references between
+    the schemas by their $id."""
+    import json
+
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+
+    from promoter.schemas import SCHEMA_FILES, load_schema
+
+    resources = [
+        (load_schema(name)["$id"], Resource.from_contents(load_schema(name)))
+        for name in SCHEMA_FILES
+    ]
+    validator = Draft202012Validator(
+        load_schema(kind), registry=Registry().with_resources(resources)
+    )
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(document)]
+    assert not errors, json.dumps(errors, indent=2)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CASES, Runner
+from tests.conftest import CASES, Runner, check_output
 from tests.gitutil import commit_all, git, remote_with_clone
 from tests.test_promote import WEB1, WEB2, Flow, to_staging
 
@@ -21,7 +21,9 @@ def flow(tmp_path: Path, run: Runner) -> Flow:
 
 def audit_json(flow: Flow, *args: str) -> tuple[int, list[dict[str, object]]]:
     result = flow("audit", "-o", "json", *args)
-    return result.returncode, json.loads(result.stdout)["findings"]
+    document = json.loads(result.stdout)
+    check_output(document, "AuditReport")
+    return result.returncode, document["findings"]
 
 
 def test_clean_history_passes(flow: Flow) -> None:

@@ -121,3 +121,9 @@ def test_unsigned_commit_does_not_verify(work: Path) -> None:
     repo = Git.open(work)
     ok, _ = repo.verify_commit(repo.head())
     assert not ok
+
+
+def test_detached_head_is_refused(work: Path) -> None:
+    git(work, "checkout", "--quiet", "--detach")
+    with pytest.raises(GitError, match="HEAD is detached"):
+        Git.open(work).branch()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CASES, Runner, promoter_env
+from tests.conftest import CASES, Runner, check_output, promoter_env
 from tests.gitutil import clone, commit_all, git, remote_with_clone
 
 WEB1 = "sha256:" + "a1" * 32
@@ -178,6 +178,7 @@ def test_checks_gate_pending_fail_and_evidence_for_another_digest(flow: Flow) ->
     flow.ok("publish", "web", "--to", "dev", "--digest", WEB2)
     flow.ok("record", "dev", "web", "--check", "unit-tests=passed")
     gates = flow("gates", "web", "--to", "qa", "-o", "json")
+    check_output(json.loads(gates.stdout), "PromotionResult")
     move = json.loads(gates.stdout)["moves"][0]
     assert move["new"]["digest"] == WEB2 and move["status"] == "pass"
     evidence = flow("record", "dev", "web", "--check", "unit-tests=passed", "--digest", API1)
@@ -213,7 +214,8 @@ def test_approvals_window_and_four_eyes(flow: Flow) -> None:
     carol = flow("approve", "web", "--to", "prod", actor="Carol <carol@example.com>")
     assert carol.returncode == 1
     assert "may not approve promotions into prod (allowed: alice@example.com, bob" in (carol.stderr)
-    flow.ok("approve", "web", "--to", "prod", actor=ALICE)
+    approval = flow.ok("approve", "web", "--to", "prod", "-o", "json", actor=ALICE)
+    check_output(json.loads(approval.stdout), "EvidenceResult")
     own = flow("promote", "web", "--to", "prod", at=day_later, actor=ALICE)
     assert own.returncode == 1  # nobody approves their own promotion
     assert "approvals 0 of 1" in own.stdout
@@ -268,7 +270,11 @@ def test_a_digest_edited_by_hand_has_no_lineage(flow: Flow) -> None:
 def test_release_train_promotes_every_ready_app_in_one_commit(flow: Flow) -> None:
     for app, digest in (("web", WEB1), ("api", API1)):
         flow.ok("publish", app, "--to", "dev", "--digest", digest, "--image", f"r/{app}")
-    flow.ok("promote", "--all", "--to", "perf")
+    train = flow.ok("promote", "--all", "--to", "perf", "-o", "json")
+    document = json.loads(train.stdout)
+    check_output(document, "PromotionResult")
+    assert [m["app"] for m in document["moves"]] == ["api", "web"]
+    assert document["commit"] and document["pushedTo"] == "origin/main"
     perf = flow.text("perf")
     assert WEB1 in perf and API1 in perf
     assert flow.remote_log()[0] == "promote(2 apps): dev → perf"
@@ -459,6 +465,7 @@ def test_pull_request_environments_are_not_committed_to(flow: Flow) -> None:
 def test_history_reads_the_trailers_back(flow: Flow) -> None:
     to_staging(flow)
     result = flow.ok("history", "--env", "staging", "-o", "json")
+    check_output(json.loads(result.stdout), "History")
     events = json.loads(result.stdout)["events"]
     promote = next(e for e in events if e["kind"] == "promote" and e["environment"] == "staging")
     assert promote["from"] == ["qa", "perf"]

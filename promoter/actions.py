@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,9 +66,35 @@ def open_context(layout: Layout) -> Context:
     return Context(layout, git, actor, system_clock)
 
 
-def evidence(ctx: Context) -> Evidence:
-    """Everything the history proves, from one bulk ``git log``."""
-    return build_evidence(read_events(ctx.git))
+MAX_FILTERS = 64  # past this many digests, reading the whole history is cheaper
+
+
+def evidence(ctx: Context, mentioning: Sequence[str] = ()) -> Evidence:
+    """What the history proves, from one bulk ``git log``: only about ``mentioning``
+    (digests, trailer lines) when given, which keeps gate checks fast on long histories."""
+    if len(mentioning) > MAX_FILTERS:
+        mentioning = ()
+    return build_evidence(read_events(ctx.git, mentioning=mentioning))
+
+
+def _mentioning(snapshot: Snapshot, request: Request) -> list[str]:
+    """The strings every commit relevant to ``request`` contains: its digests or app."""
+    if request.action == "rollback":
+        return [f"Promoter-Change: {app} " for app in request.apps] + [
+            f"Promoter-Baseline: {request.target} {app} " for app in request.apps
+        ]
+    if request.action == "publish":
+        return [request.artifact.digest] if request.artifact else []
+    env = snapshot.pipeline.environments.get(request.target)
+    if env is None or request.all_apps:
+        return []
+    digests = {
+        artifact.digest
+        for source in env.sources
+        for app in request.apps
+        if (artifact := snapshot.states[source].artifacts.get(app)) is not None
+    }
+    return sorted(digests)
 
 
 def _artifact_reader(ctx: Context) -> Callable[[str, str, str], dict[str, Any] | None]:
@@ -96,7 +122,7 @@ def make_plan(ctx: Context, request: Request) -> Plan:
         snapshot,
         doc,
         request,
-        evidence(ctx),
+        evidence(ctx, _mentioning(snapshot, request)),
         actor=ctx.actor,
         now=ctx.now(),
         artifact_at=_artifact_reader(ctx),
@@ -153,7 +179,7 @@ def record(
         snapshot = load_snapshot(ctx.layout)
         artifact = _artifact(snapshot, environment, app)
         bound = digest or artifact.digest
-        if bound != artifact.digest and not evidence(ctx).has_run(environment, app, bound):
+        if bound != artifact.digest and not evidence(ctx, [bound]).has_run(environment, app, bound):
             raise Refused(
                 f"{environment} never ran {short(bound)} for {app}",
                 hint="Record evidence only for a digest the environment runs or ran",

@@ -7,15 +7,23 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from promoter import records
+from promoter.gcpause import paused_gc
 from promoter.git import Git
 from promoter.records import Event
 
 MOVES = ("publish", "promote", "rollback")  # the events that change a pinned digest
 
 
-def read_events(git: Git, rev: str = "HEAD") -> list[Event]:
-    """Every promoter event reachable from ``rev``, newest first, from one ``git log``."""
-    return records.parse_all(list(git.log(rev, grep=records.GREP)))
+def read_events(git: Git, rev: str = "HEAD", *, mentioning: Sequence[str] = ()) -> list[Event]:
+    """Promoter events reachable from ``rev``, newest first, from one ``git log``.
+
+    With ``mentioning`` (digests, or trailer lines such as ``Promoter-App: web``), git keeps
+    only the commits whose message contains one of them: a gate check on a long history
+    parses a handful of commits, not all of them.
+    """
+    with paused_gc():
+        found = git.log(rev, fixed=mentioning) if mentioning else git.log(rev, grep=records.GREP)
+        return records.parse_all(list(found))
 
 
 def select(

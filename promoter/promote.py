@@ -217,14 +217,15 @@ def plan(
         )
         for m in moves
     ]
-    edits = Edits()
+    sets: dict[KeyPath, Scalar] = {}
+    inserts: dict[KeyPath, Any] = {}
+    removes: list[KeyPath] = []
     for move in moves:
         more = copy_edits(target_doc, move.app, artifact_data(move.new))
-        edits = Edits(
-            set={**edits.set, **more.set},
-            insert={**edits.insert, **more.insert},
-            remove=[*edits.remove, *more.remove],
-        )
+        sets.update(more.set)
+        inserts.update(more.insert)
+        removes.extend(more.remove)
+    edits = Edits(set=sets, insert=inserts, remove=removes)
     after = apply_edits(target_doc, edits) if moves and not refusals else target_doc.text
     event = Event(
         kind=request.action,

@@ -164,50 +164,57 @@ def message(event: Event) -> str:
 
 def parse(commit: Commit) -> Event | None:
     """The event a promoter commit records, or None for any other commit."""
-    kind = commit.trailer("Promoter-Kind")
+    fields = commit.fields  # one dictionary lookup per trailer: this runs per commit
+
+    def last(key: str) -> str | None:
+        values = fields.get(key)
+        return values[-1] if values else None
+
+    kind = last("promoter-kind")
     if kind not in KINDS:
         return None
     changes = []
-    for value in commit.trailer_values("Promoter-Change"):
+    for value in fields.get("promoter-change", ()):
         parts = value.split()
         if len(parts) == 4 and parts[2] == "->":
             changes.append(Change(parts[0], None if parts[1] == "none" else parts[1], parts[3]))
     gates = []
-    for value in commit.trailer_values("Promoter-Gate"):
+    for value in fields.get("promoter-gate", ()):
         head, _, reason = value.partition(": ")
         parts = head.split()
         if len(parts) == 3:
             gates.append(GateNote(parts[0], parts[1], parts[2], reason))
     check = None
-    if commit.trailer("Promoter-Check"):
-        name, _, result = (commit.trailer("Promoter-Check") or "").partition("=")
+    checked = last("promoter-check")
+    if checked:
+        name, _, result = checked.partition("=")
         check = (name, result)
-    apps = commit.trailer_values("Promoter-App")
+    apps = fields.get("promoter-app", ())
     baseline = tuple(
         (parts[0], parts[1], parts[2])
-        for parts in (value.split() for value in commit.trailer_values("Promoter-Baseline"))
+        for parts in (value.split() for value in fields.get("promoter-baseline", ()))
         if len(parts) == 3
     )
-    actor = parse_actor(commit.trailer("Promoter-Actor") or commit.author_email)
-    run = commit.trailer("Promoter-Run")
+    actor = parse_actor(last("promoter-actor") or commit.author_email)
+    run = last("promoter-run")
     if run:
         actor = Actor(actor.id, actor.name, run)
     return Event(
-        kind=kind,
-        environment=commit.trailer("Promoter-To") or commit.trailer("Promoter-Env") or "",
-        actor=actor,
-        sources=tuple(commit.trailer_values("Promoter-From")),
-        changes=tuple(changes),
-        gates=tuple(gates),
-        hotfix=(commit.trailer("Promoter-Hotfix") or "").lower() == "true",
-        app=apps[0] if kind in ("record", "approve") and apps else None,
-        digest=commit.trailer("Promoter-Digest"),
-        check=check,
-        url=commit.trailer("Promoter-Url"),
-        baseline=baseline,
-        sha=commit.sha,
-        when=commit.committed,
-        author=f"{commit.author_name} <{commit.author_email}>",
+        kind,
+        last("promoter-to") or last("promoter-env") or "",
+        actor,
+        tuple(fields.get("promoter-from", ())),
+        tuple(changes),
+        tuple(gates),
+        (last("promoter-hotfix") or "").lower() == "true",
+        apps[0] if kind in ("record", "approve") and apps else None,
+        last("promoter-digest"),
+        check,
+        last("promoter-url"),
+        baseline,
+        commit.sha,
+        commit.committed,
+        f"{commit.author_name} <{commit.author_email}>",
     )
 
 

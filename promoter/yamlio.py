@@ -15,7 +15,6 @@ line endings and a missing final newline therefore survive by construction.
 
 from __future__ import annotations
 
-import gc
 import math
 import re
 from collections.abc import Iterator, Mapping
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from promoter.errors import ConfigError
+from promoter.gcpause import paused_gc
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 64
@@ -253,13 +253,8 @@ class _Builder:
     def run(self) -> Document:
         # Building tens of thousands of small containers triggers many useless cyclic-GC
         # passes (nothing built here is garbage yet); pause the collector while building.
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with paused_gc():
             return self._run()
-        finally:
-            if enabled:
-                gc.enable()
 
     def _run(self) -> Document:
         from ruamel.yaml import events as ev

@@ -124,3 +124,25 @@ def test_fast_and_reference_validators_agree(name: str, data: object, kind: str)
     from promoter.schemas import is_valid, validator
 
     assert is_valid(data, kind) == validator(kind).is_valid(data), name
+
+
+@pytest.mark.parametrize("kind", ["Pipeline", "Environment"])
+def test_generated_validators_are_current(kind: str) -> None:
+    from promoter.schemas import generated_validator
+
+    path = ROOT / "promoter" / "_validators" / f"{kind.lower()}.py"
+    assert path.read_text() == generated_validator(kind), (
+        "schemas changed: run `python -m promoter.schemas` and commit promoter/_validators/"
+    )
+
+
+def test_a_stale_generated_validator_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    import promoter._validators.environment as generated
+    from promoter import schemas
+
+    schemas.fast_validator.cache_clear()
+    monkeypatch.setattr(generated, "SCHEMA_SHA256", "0" * 64)
+    try:
+        assert schemas.fast_validator("Environment") is not generated.validate
+    finally:
+        schemas.fast_validator.cache_clear()

@@ -8,12 +8,10 @@ hooks. History is read in bulk with one ``git log`` and a format string.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from promoter.errors import GitError
 
@@ -28,9 +26,11 @@ _LOG_FORMAT = _US.join(["%H", "%an", "%ae", "%aI", "%cI", "%s", "%b"]) + _RS
 _C_LOCALE = {"LC_ALL": "C", "LANG": "C"}
 
 
-@dataclass(frozen=True)
-class Commit:
-    """One commit as read from ``git log``: who, when, what it says, and its trailers."""
+class Commit(NamedTuple):
+    """One commit as read from ``git log``: who, when, what it says, and its trailers.
+
+    A NamedTuple: a long history is read as tens of thousands of these.
+    """
 
     sha: str
     author_name: str
@@ -39,23 +39,25 @@ class Commit:
     committed: dt.datetime
     subject: str
     trailers: tuple[tuple[str, str], ...]
-
-    @functools.cached_property
-    def fields(self) -> dict[str, list[str]]:
-        """Trailer values by lower-cased key, in order."""
-        index: dict[str, list[str]] = {}
-        for name, value in self.trailers:
-            index.setdefault(name.lower(), []).append(value)
-        return index
+    fields: dict[str, list[str]] = {}  # noqa: RUF012 - trailer values by lower-cased key
 
     def trailer(self, key: str) -> str | None:
         """The last value of trailer ``key`` (case-insensitive), or None."""
-        values = self.fields.get(key.lower())
+        values = self.by_key().get(key.lower())
         return values[-1] if values else None
 
     def trailer_values(self, key: str) -> list[str]:
         """Every value of trailer ``key`` (case-insensitive), in order."""
-        return self.fields.get(key.lower(), [])
+        return self.by_key().get(key.lower(), [])
+
+    def by_key(self) -> dict[str, list[str]]:
+        """Trailer values by lower-cased key (built by the log reader, or here)."""
+        if self.fields or not self.trailers:
+            return self.fields
+        index: dict[str, list[str]] = {}
+        for name, value in self.trailers:
+            index.setdefault(name.lower(), []).append(value)
+        return index
 
 
 class PushRejected(GitError):
@@ -332,11 +334,14 @@ class Git:
 def _parse_record(record: str) -> Commit:
     sha, name, email, authored, committed, subject, body = record.split(_US, 6)
     pairs = []
+    fields: dict[str, list[str]] = {}
     # Trailers are the "Key: value" lines of the message's last paragraph.
     for line in body.rstrip("\n").rpartition("\n\n")[2].split("\n"):
         key, sep, value = line.partition(":")
         if sep and key and " " not in key:
-            pairs.append((key, value.strip()))
+            value = value.strip()
+            pairs.append((key, value))
+            fields.setdefault(key.lower(), []).append(value)
     return Commit(
         sha.strip(),
         name,
@@ -345,4 +350,5 @@ def _parse_record(record: str) -> Commit:
         dt.datetime.fromisoformat(committed),
         subject,
         tuple(pairs),
+        fields,
     )

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from promoter.actor import Actor, parse_actor
 from promoter.git import Commit
@@ -31,8 +30,7 @@ KINDS: tuple[Kind, ...] = ("publish", "promote", "rollback", "record", "approve"
 GREP = "^Promoter-Kind: "  # finds promoter commits in `git log --grep`
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """One app's digest moving in an environment."""
 
     app: str
@@ -41,8 +39,7 @@ class Change:
     version: str | None = None
 
 
-@dataclass(frozen=True)
-class GateNote:
+class GateNote(NamedTuple):
     """A gate's result as recorded in a promotion commit."""
 
     app: str
@@ -51,8 +48,7 @@ class GateNote:
     reason: str
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     """One promoter commit, parsed: what happened, where, by whom and when."""
 
     kind: Kind
@@ -164,7 +160,7 @@ def message(event: Event) -> str:
 
 def parse(commit: Commit) -> Event | None:
     """The event a promoter commit records, or None for any other commit."""
-    fields = commit.fields  # one dictionary lookup per trailer: this runs per commit
+    fields = commit.by_key()  # one dictionary lookup per trailer: this runs per commit
 
     def last(key: str) -> str | None:
         values = fields.get(key)

@@ -129,34 +129,40 @@ def event_json(event: Event) -> dict[str, Any]:
     }
 
 
+def _short(digest: str | None) -> str:
+    return f"sha256:{digest[7:15]}" if digest else "none"
+
+
 def _what(event: Event) -> str:
     if event.kind in ("record", "approve"):
         extra = f" {event.check[0]}={event.check[1]}" if event.check else ""
-        return f"{event.app} {short(event.digest)}{extra}"
-    return ", ".join(f"{c.app} {short(c.previous)}→{short(c.digest)}" for c in event.changes)
+        return f"{event.app} {_short(event.digest)}{extra}"
+    if event.kind == "adopt":
+        return f"baseline of {len(event.baseline)} digests"
+    return ", ".join(f"{c.app} {_short(c.previous)}→{_short(c.digest)}" for c in event.changes)
 
 
 def history_text(events: Sequence[Event]) -> str:
     """A table of events, newest first."""
     if not events:
         return "no promoter events in this history"
-    rows = [("WHEN", "KIND", "WHERE", "WHAT", "ACTOR", "COMMIT")]
+    header = ("WHEN", "KIND", "WHERE", "WHAT", "ACTOR", "COMMIT")
+    rows = [header]
+    append = rows.append  # tens of thousands of rows: keep the loop lean
     for event in events:
         where = event.environment
         if event.sources:
-            where = f"{','.join(event.sources)}→{event.environment}"
-        kind = "hotfix" if event.hotfix else event.kind
-        rows.append(
+            where = f"{','.join(event.sources)}→{where}"
+        append(
             (
-                f"{event.when:%Y-%m-%d %H:%M}" if event.when else "",
-                kind,
+                event.when.isoformat(" ")[:16] if event.when else "",
+                "hotfix" if event.hotfix else event.kind,
                 where,
                 _what(event),
                 event.actor.id,
                 event.sha[:10],
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows
-    )
+    widths = [max(map(len, column)) for column in zip(*rows, strict=True)]
+    pattern = "  ".join(f"{{:<{width}}}" for width in widths[:-1]) + "  {}"
+    return "\n".join(pattern.format(*row) for row in rows)

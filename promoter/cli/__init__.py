@@ -6,6 +6,7 @@ Heavy libraries (ruamel.yaml, jsonschema, GitPython) are imported inside the com
 
 from __future__ import annotations
 
+import gc
 import sys
 import traceback
 from collections.abc import Sequence
@@ -64,6 +65,9 @@ for command in (
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI and exit with a documented code; the one place errors become exit codes."""
+    # A command is one short process that builds many long-lived objects (files, history)
+    # and makes little cyclic garbage: collection passes would only rescan them.
+    gc.disable()
     try:
         code = cli.main(
             args=list(argv) if argv is not None else None,

@@ -6,13 +6,22 @@ would (a fresh process each time) and prints a Markdown table: median and min of
 
     python benchmarks/run.py                       # 6 environments × 2000 apps
     python benchmarks/run.py --apps 500 --repeat 3 --out benchmarks/out/results.md
+    python benchmarks/run.py --commits 5000        # a quick run: small history
+    python benchmarks/run.py --at HEAD~1           # promoter as committed there
+
+Besides the read-only commands, it times promotions that commit and push (a clone with a
+local bare remote, a fresh promotable state prepared untimed before every run), and
+``history`` and ``gates`` on a long synthetic history (benchmarks/synth_history.py, built
+with git fast-import and cached in the work directory).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import importlib
+import itertools
 import json
 import os
 import platform
@@ -25,9 +34,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import synth  # benchmarks/ is not a package
+import synth_history
 
 PROJECT = Path(__file__).resolve().parent.parent
 SCHEMAS = PROJECT / "schemas"
@@ -48,19 +59,52 @@ LIBYAML_LIST = PYYAML_LIST.replace(
     "yaml.safe_load(open(f))", "yaml.load(open(f), Loader=yaml.CSafeLoader)"
 )
 YQ_FILTER = '.artifacts | to_entries[] | "\\(.key) \\(.value.digest)"'
+# The `git log` promoter runs to read its audit log: its own format string and --grep
+# (promoter/git.py `_LOG_FORMAT`, promoter/records.py `GREP`), read from the promoter being
+# measured so the baseline follows it; the fallback is the format of the first version.
+LOG_FORMAT = (
+    "\x1f".join(["%H", "%an", "%ae", "%aI", "%cI", "%s", "%(trailers:only,unfold)"]) + "\x1e"
+)
+LOG_GREP = "^Promoter-Kind: "
+# A release train by hand: copy every app's block from the source file into the target
+# file (above `config:`, which promotions never copy), then commit and push.
+COPY_BLOCKS = """\
+import re, sys
+
+block = re.compile(r"^  ([a-z0-9-]+):\\n((?:    .*\\n)+)", re.M)
+src, dst = (open(f).read().partition("\\nconfig:") for f in sys.argv[1:3])
+new = dict(block.findall(src[0]))
+head = block.sub(lambda m: f"  {m[1]}:\\n" + new.get(m[1], m[2]), dst[0])
+open(sys.argv[2], "w").write(head + dst[1] + dst[2])
+"""
 
 Check = Callable[[subprocess.CompletedProcess[str]], str | None]
 
 
+class SetupError(Exception):
+    """The untimed preparation of a run failed."""
+
+
 @dataclass
 class Command:
-    """One process to time; ``problem`` says why it cannot run (then it is not run)."""
+    """One process to time; ``problem`` says why it cannot run (then it is not run).
+
+    ``then`` lists more processes that run after ``argv`` inside the same timing (a
+    manual workflow: edit, commit, push); ``prepare`` runs untimed before every run,
+    the warm-up included, to give each run a fresh state (it may set ``argv``).
+    """
 
     label: str
     argv: list[str]
     env: dict[str, str] | None = None
     problem: str | None = None
     check: Check | None = None  # inspects the warm-up run; returns a problem or None
+    cwd: Path | None = None
+    then: list[list[str]] = field(default_factory=list)
+    prepare: Callable[[Command], None] | None = None
+
+    def shown(self) -> str:
+        return " && ".join(shlex.join(argv) for argv in [self.argv, *self.then])
 
 
 @dataclass
@@ -89,12 +133,41 @@ class Timing:
 
 @dataclass
 class Row:
-    """One table row: promoter against a baseline, with an optional target (seconds)."""
+    """One table row: promoter against a baseline, with an optional target: ``target``
+    seconds, or ``ratio`` times the baseline's median (``inclusive``: ≤ rather than <)."""
 
     what: str
     promoter: Command
     baseline: Command
     target: float | None
+    ratio: float | None = None
+    inclusive: bool = False
+
+    def target_cell(self) -> str:
+        if self.ratio is not None:
+            return f"≤ {self.ratio:g}× baseline"
+        if self.target is None:
+            return "–"
+        return f"{'≤' if self.inclusive else '<'} {fmt(self.target)}"
+
+    def verdict(self, mine: Timing, theirs: Timing) -> tuple[str, bool]:
+        """The "vs target" cell, and whether the target was missed."""
+        if self.target is None and self.ratio is None:
+            return "–", False
+        if mine.command.problem:
+            return "– (not measured)", False
+        if mine.error or not mine.seconds:
+            return "**FAIL** (no timing)", True
+        limit = self.target
+        if self.ratio is not None:
+            if theirs.error or theirs.command.problem or not theirs.seconds:
+                return "– (no baseline timing)", False
+            limit = self.ratio * theirs.median
+        assert limit is not None
+        times = f"{mine.median / theirs.median:.1f}×, " if self.ratio is not None else ""
+        if mine.median < limit or (self.inclusive and mine.median == limit):
+            return f"pass ({times}{fmt(limit - mine.median)} to spare)", False
+        return f"**FAIL** ({times}{fmt(mine.median - limit)} over)", True
 
 
 def fmt(seconds: float) -> str:
@@ -110,42 +183,78 @@ def tool(name: str) -> str | None:
     return shutil.which(name)
 
 
-def promoter_command(workdir: Path, override: str | None) -> tuple[list[str], dict[str, str]]:
-    """How to start promoter: --promoter, the installed script, else an equivalent script.
-
-    The fallback is what ``pip install`` generates (import promoter.cli, call main) with
-    this checkout on PYTHONPATH, which is what an editable install amounts to.
-    """
+def promoter_script(folder: Path, source: Path) -> tuple[list[str], dict[str, str]]:
+    """What ``pip install`` generates (import promoter.cli, call main), in ``folder``, with
+    ``source`` (a folder holding promoter/) first on PYTHONPATH."""
     env = dict(os.environ)
-    if override:
-        return shlex.split(override), env
-    found = tool("promoter")
-    if found:
-        return [found], env
-    script = workdir / "bin" / "promoter"
+    script = folder / "promoter"
     script.parent.mkdir(parents=True, exist_ok=True)
     script.write_text(
         f"#!{sys.executable}\nimport sys\nfrom promoter.cli import main\nsys.exit(main())\n",
         encoding="utf-8",
     )
     script.chmod(0o755)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
     return [str(script)], env
 
 
-def run_once(command: Command, *, capture: bool) -> tuple[float, subprocess.CompletedProcess[str]]:
-    """Run the command to completion; wall time from spawn to exit."""
+def promoter_at(workdir: Path, commit: str) -> tuple[list[str], dict[str, str]]:
+    """promoter exactly as committed at ``commit``: promoter/ and schemas/ from
+    ``git archive``, unpacked into the work directory and started like an installed script.
+    Measures a fixed version even while the checkout changes."""
+    sha = synth.git(PROJECT, "rev-parse", "--verify", f"{commit}^{{commit}}").strip()[:12]
+    folder = workdir / f"promoter-{sha}"
+    if not (folder / "promoter" / "cli").is_dir():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "archive", sha, "promoter", "schemas"],
+            cwd=PROJECT,
+            check=True,
+            stdout=subprocess.PIPE,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    print(f"promoter at {sha}: {folder}", file=sys.stderr)
+    sys.path.insert(0, str(folder))  # so the harness reads that version's git log format
+    return promoter_script(folder / "bin", folder)
+
+
+def promoter_command(workdir: Path, override: str | None) -> tuple[list[str], dict[str, str]]:
+    """How to start promoter: --promoter, the installed script, else an equivalent script.
+
+    The fallback is what ``pip install`` generates (import promoter.cli, call main) with
+    this checkout on PYTHONPATH, which is what an editable install amounts to.
+    """
+    if override:
+        return shlex.split(override), dict(os.environ)
+    found = tool("promoter")
+    if found:
+        return [found], dict(os.environ)
+    return promoter_script(workdir / "bin", PROJECT)
+
+
+def run_once(
+    command: Command, *, capture: bool, prepared: bool = False
+) -> tuple[float, subprocess.CompletedProcess[str]]:
+    """Prepare (untimed, unless already ``prepared``), then run the command's processes in
+    turn, stopping at the first that fails; wall time from the first spawn to the last exit."""
+    if command.prepare and not prepared:
+        command.prepare(command)
     out = subprocess.PIPE if capture else subprocess.DEVNULL
     start = time.perf_counter()
-    done = subprocess.run(
-        command.argv,
-        env=command.env,
-        stdin=subprocess.DEVNULL,
-        stdout=out,
-        stderr=subprocess.PIPE,
-        text=True,
-        check=False,
-    )
+    for argv in [command.argv, *command.then]:
+        done = subprocess.run(
+            argv,
+            cwd=command.cwd,
+            env=command.env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            break
     return time.perf_counter() - start, done
 
 
@@ -154,11 +263,13 @@ def warm_up(command: Command) -> Timing:
     timing = Timing(command)
     if command.problem:
         return timing
-    shown = shlex.join(command.argv).replace("\n", "; ")
-    print(f"  {command.label}: {shown[:150]}", file=sys.stderr)
     try:
-        _, warm = run_once(command, capture=True)
-    except OSError as exc:
+        if command.prepare:
+            command.prepare(command)
+        shown = command.shown().replace("\n", "; ")
+        print(f"  {command.label}: {shown[:150]}", file=sys.stderr)
+        _, warm = run_once(command, capture=True, prepared=True)
+    except (OSError, SetupError, subprocess.CalledProcessError) as exc:
         timing.error = str(exc)
     else:
         if warm.returncode != 0:
@@ -179,7 +290,12 @@ def measure(commands: Sequence[Command], repeat: int) -> list[Timing]:
         for timing in timings:
             if timing.command.problem or timing.error:
                 continue
-            seconds, done = run_once(timing.command, capture=False)
+            try:
+                seconds, done = run_once(timing.command, capture=False)
+            except (OSError, SetupError, subprocess.CalledProcessError) as exc:
+                timing.error = f"setup of a timed run failed: {exc}"
+                timing.seconds.clear()
+                continue
             if done.returncode != 0:
                 timing.error = f"exit {done.returncode} in a timed run"
                 timing.seconds.clear()
@@ -284,6 +400,300 @@ def rows_for(
     ]
 
 
+# -- rows that commit, push and read history -------------------------------------------
+
+
+def isolated(env: dict[str, str], **extra: str) -> dict[str, str]:
+    """``env`` without the user's git and promoter settings: no global or system git
+    config (hooks, signing, aliases), no GIT_* or PROMOTER_* variables. Promoter and its
+    baselines run with the same environment."""
+    out = {k: v for k, v in env.items() if not k.startswith(("GIT_", "PROMOTER_"))}
+    out.update(GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1", **extra)
+    return out
+
+
+def untimed(argv: list[str], cwd: Path, env: dict[str, str]) -> str:
+    """Run a preparation step; raise SetupError with its last output line if it fails."""
+    done = subprocess.run(
+        argv,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout or "").strip().splitlines()[-1:]
+        raise SetupError(f"{shlex.join(argv[1:5])}: exit {done.returncode}: {''.join(tail)}")
+    return done.stdout
+
+
+def clone_with_remote(source: Path, where: Path) -> tuple[Path, Path]:
+    """A bare clone of ``source`` (the remote) and a clone of it with a work tree whose
+    main tracks the remote's: what a GitOps repository checked out from a server looks
+    like. The remote is a local path, so pushes cost no network."""
+    if where.exists():
+        shutil.rmtree(where)
+    where.mkdir(parents=True)
+    remote, work = where / "remote.git", where / "work"
+    synth.git(where, "clone", "-q", "--bare", str(source), str(remote))
+    synth.git(where, "clone", "-q", str(remote), str(work))
+    for key, value in (
+        ("user.name", "Bench User"),
+        ("user.email", "bench@example.com"),
+        ("commit.gpgsign", "false"),
+    ):
+        synth.git(work, "config", key, value)
+    return remote, work
+
+
+def new_digest(*parts: object) -> str:
+    return "sha256:" + hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()
+
+
+def expect_text(text: str) -> Check:
+    def check(done: subprocess.CompletedProcess[str]) -> str | None:
+        return None if text in done.stdout else f"output lacks {text!r}"
+
+    return check
+
+
+def expect_moves(count: int) -> Check:
+    """A release train must move ``count`` apps and push them."""
+
+    def check(done: subprocess.CompletedProcess[str]) -> str | None:
+        moves = sum(
+            line.startswith("  ") and not line.startswith("   ") and " → " in line
+            for line in done.stdout.splitlines()
+        )
+        if moves != count:
+            return f"moved {moves} apps, expected {count}"
+        return expect_text("pushed to origin/main")(done)
+
+    return check
+
+
+def expect_records(count: int) -> Check:
+    def check(done: subprocess.CompletedProcess[str]) -> str | None:
+        found = done.stdout.count("\x1e")
+        return None if found == count else f"printed {found} commits, expected {count}"
+
+    return check
+
+
+def unavailable(what: str, problem: str, target: float | None, ratio: float | None) -> Row:
+    return Row(
+        what,
+        Command("promoter", [], problem=problem),
+        Command("baseline", [], problem=problem),
+        target,
+        ratio,
+        inclusive=True,
+    )
+
+
+def promotion_row(
+    repo: Path, where: Path, apps: int, envs: int, promoter: tuple[list[str], dict[str, str]]
+) -> Row:
+    """One promotion (commit + push) against editing the line, `git commit -am`, `git push`.
+
+    Before every promoter run, untimed: `promoter publish` of a new digest into the entry
+    environment and `promoter record` of every check the target asks for. Before every
+    manual run: nothing (sed writes a new digest each time).
+    """
+    graph = synth.pipeline_graph(envs)
+    rules = synth.promotion_rules(graph)
+    target = synth_history.commit_target(graph, rules)
+    what = f"`promote APP --to {target or 'ENV'}` ({envs} envs × {apps} apps; commit + push)"
+    if target is None:
+        return unavailable(what, "no environment takes commits", None, 3.0)
+    sed, git = shutil.which("sed"), shutil.which("git")
+    if not sed or not git:
+        return unavailable(what, "sed or git not on PATH", None, 3.0)
+    argv, base_env = promoter
+    env = isolated(base_env)
+    _, work = clone_with_remote(repo, where)
+    entry, app = graph[0].name, synth.app_names(apps)[min(1, apps - 1)]
+    env_file = f"environments/{target}.yaml"
+    runs = itertools.count(1)
+
+    def fresh(command: Command) -> None:
+        run = next(runs)
+        digest = new_digest(where.name, "promoter", run)
+        publish = ["publish", app, "--to", entry, "--digest", digest, "--version", f"9.{run}.0"]
+        untimed([*argv, *publish], work, env)
+        for check in rules[target].checks:
+            untimed([*argv, "record", entry, app, "--check", f"{check}=passed"], work, env)
+
+    def edit(command: Command) -> None:
+        digest = new_digest(where.name, "hand", next(runs)).removeprefix("sha256:")
+        script = (
+            f"/^  {app}:$/,/^    digest:/"
+            f"s/^    digest: sha256:[0-9a-f]\\{{64\\}}/    digest: sha256:{digest}/"
+        )
+        command.argv = [sed, "-i", "-e", script, env_file]
+
+    return Row(
+        what,
+        Command(
+            "promoter",
+            [*argv, "promote", app, "--to", target],
+            env,
+            check=expect_text("pushed to origin/main"),
+            cwd=work,
+            prepare=fresh,
+        ),
+        Command(
+            "sed + git commit -am + git push",
+            [sed],
+            env,
+            cwd=work,
+            then=[[git, "commit", "-q", "-am", f"{app} to {target} by hand"], [git, "push", "-q"]],
+            prepare=edit,
+        ),
+        None,
+        ratio=3.0,
+        inclusive=True,
+    )
+
+
+def train_row(
+    repo: Path, where: Path, apps: int, envs: int, promoter: tuple[list[str], dict[str, str]]
+) -> Row:
+    """A release train: every app has a new digest in the source; one commit, pushed.
+
+    Set up once, untimed: a publish commit of every app into the entry environment and
+    the check records the target asks for (git fast-import), pushed. Before every run,
+    the clone and the remote are reset to that commit.
+    """
+    graph = synth.pipeline_graph(envs)
+    target = synth_history.commit_target(graph, synth.promotion_rules(graph))
+    what = f"`promote --all --to {target or 'ENV'}` release train ({apps} apps; commit + push)"
+    git = shutil.which("git")
+    if target is None or not git:
+        return unavailable(what, "no environment takes commits, or no git", 3.0, None)
+    argv, base_env = promoter
+    env = isolated(base_env)
+    remote, work = clone_with_remote(repo, where)
+    target, base = synth_history.add_release_train(work, apps=apps, envs=envs)
+    synth.git(work, "push", "-q", "origin", "main")
+
+    def reset(command: Command) -> None:
+        synth.git(work, "reset", "-q", "--hard", base)
+        synth.git(work, "update-ref", "refs/remotes/origin/main", base)
+        synth.git(remote, "update-ref", "refs/heads/main", base)
+
+    source_file, target_file = (f"environments/{env}.yaml" for env in (graph[0].name, target))
+    return Row(
+        what,
+        Command(
+            "promoter",
+            [*argv, "promote", "--all", "--to", target],
+            env,
+            check=expect_moves(apps),
+            cwd=work,
+            prepare=reset,
+        ),
+        Command(
+            "Python block copy + git commit -am + git push",
+            [sys.executable, "-c", COPY_BLOCKS, source_file, target_file],
+            env,
+            cwd=work,
+            then=[[git, "commit", "-q", "-am", f"release train to {target}"], [git, "push", "-q"]],
+            prepare=reset,
+        ),
+        3.0,
+        inclusive=True,
+    )
+
+
+def history_repo(workdir: Path, commits: int, apps: int, envs: int) -> tuple[Path, dict[str, Any]]:
+    """The synthetic history, built once per parameter set and reused from ``workdir``."""
+    name = f"history-{envs}x{apps}-{commits}c-v{synth_history.VERSION}"
+    repo = workdir / name
+    stamp = repo / ".git" / "benchmark.json"
+    try:
+        info = json.loads(stamp.read_text(encoding="utf-8"))
+        head = synth.git(repo, "rev-parse", "HEAD").strip()
+        if info["head"] == head and info["commits"] == commits:
+            print(f"reusing {repo}", file=sys.stderr)
+            return repo, info
+    except (OSError, ValueError, KeyError, subprocess.CalledProcessError):
+        pass
+    print(f"building {repo} ({commits} commits, git fast-import)", file=sys.stderr)
+    start = time.perf_counter()
+    info = synth_history.build_history(repo, commits=commits, apps=apps, envs=envs, schemas=SCHEMAS)
+    print(f"  built in {fmt(time.perf_counter() - start)}", file=sys.stderr)
+    return repo, info
+
+
+def promoter_log_format() -> tuple[str, str]:
+    """The format and --grep of promoter's own `git log` (see LOG_FORMAT)."""
+    try:
+        git_module = importlib.import_module("promoter.git")
+        records = importlib.import_module("promoter.records")
+        return str(git_module._LOG_FORMAT), str(records.GREP)
+    except (ImportError, AttributeError):
+        return LOG_FORMAT, LOG_GREP
+
+
+def history_rows(
+    repo: Path, info: dict[str, Any], promoter: tuple[list[str], dict[str, str]]
+) -> tuple[list[Row], Command]:
+    """`history` against promoter's own `git log`, and `gates` with soak from history;
+    also the reference: every commit's full message, `git log --format=%H%n%B`."""
+    argv, base_env = promoter
+    env = isolated(base_env)
+    git = shutil.which("git") or "git"
+    commits, events = info["commits"], info["events"]
+    size = f"({commits} commits, {events} events)"
+    log_format, grep = promoter_log_format()
+    log = Command(
+        "git log, promoter's format",
+        [git, "log", f"--format={log_format}", "HEAD", "--extended-regexp", f"--grep={grep}"],
+        isolated(base_env, LC_ALL="C", LANG="C"),
+        check=expect_records(events),
+        cwd=repo,
+    )
+    app, target = info["app"], info["target"]
+    gates_env = isolated(base_env, PROMOTER_NOW=info["now"], PROMOTER_ACTOR=info["actor"])
+    rows = [
+        Row(
+            f"`history` {size}",
+            Command(
+                "promoter",
+                [*argv, "history", "--repo", str(repo)],
+                env,
+                check=expect_lines(events + 1),
+            ),
+            log,
+            None,
+            ratio=1.5,
+            inclusive=True,
+        ),
+        Row(
+            f"`gates {app} --to {target}` {size}",
+            Command(
+                "promoter",
+                [*argv, "gates", app, "--to", target, "--repo", str(repo)],
+                gates_env,
+                check=expect_text("ok  soak"),
+            ),
+            log,
+            1.0,
+            inclusive=True,
+        ),
+    ]
+    reference = Command(
+        "git log --format=%H%n%B",
+        [git, "log", "--format=%H%n%B", "HEAD"],
+        isolated(base_env, LC_ALL="C", LANG="C"),
+        cwd=repo,
+    )
+    return rows, reference
+
+
 def machine() -> list[str]:
     """The facts needed to compare numbers across machines."""
     model = "unknown CPU"
@@ -318,16 +728,8 @@ def table(results: list[tuple[Row, Timing, Timing]]) -> list[str]:
     ]
     for row, mine, theirs in results:
         ours = mine.cell().removeprefix("promoter: ")
-        target = f"< {fmt(row.target)}" if row.target is not None else "–"
-        if row.target is None:
-            verdict = "–"
-        elif mine.error or not mine.seconds:
-            verdict = "**FAIL** (no timing)"
-        elif mine.median < row.target:
-            verdict = f"pass ({fmt(row.target - mine.median)} to spare)"
-        else:
-            verdict = f"**FAIL** ({fmt(mine.median - row.target)} over)"
-        lines.append(f"| {row.what} | {ours} | {theirs.cell()} | {target} | {verdict} |")
+        verdict, _ = row.verdict(mine, theirs)
+        lines.append(f"| {row.what} | {ours} | {theirs.cell()} | {row.target_cell()} | {verdict} |")
     return lines
 
 
@@ -349,23 +751,65 @@ def main(argv: Sequence[str] | None = None) -> int:
         "installed script, else this checkout)",
     )
     parser.add_argument(
+        "--at",
+        metavar="COMMIT",
+        help="measure promoter as committed at COMMIT (git archive into the work directory) "
+        "instead of the installed one",
+    )
+    parser.add_argument(
         "--no-example",
         action="store_true",
         help="skip the rows for the small bundled example (fixed start-up cost)",
     )
+    parser.add_argument(
+        "--commits",
+        type=int,
+        default=100_000,
+        help="commits in the synthetic history of the history and gates rows (default "
+        "100000; e.g. 5000 for a quick run); built once, cached in the work directory",
+    )
+    parser.add_argument(
+        "--history-apps",
+        type=int,
+        default=200,
+        help="apps per environment in the history repository (default 200)",
+    )
+    parser.add_argument(
+        "--promote-apps",
+        type=int,
+        default=50,
+        help="apps per environment for the single-promotion row (default 50); it is also "
+        "measured at --apps",
+    )
+    parser.add_argument(
+        "--no-promotion",
+        action="store_true",
+        help="skip the rows that commit and push (one promotion, release train)",
+    )
+    parser.add_argument(
+        "--no-history",
+        action="store_true",
+        help="skip the history and gates rows (and building the long history)",
+    )
     args = parser.parse_args(argv)
-    if args.repeat < 1 or args.apps < 1:
-        parser.error("--repeat and --apps must be at least 1")
+    if min(args.repeat, args.apps, args.history_apps, args.promote_apps) < 1:
+        parser.error("--repeat and the app counts must be at least 1")
     if args.envs < 2:
         parser.error("--envs must be at least 2 (dev and prod)")
+    if args.at and args.promoter:
+        parser.error("--at and --promoter exclude each other")
 
+    facts = machine()  # before anything is built: the load average is the machine's own
     workdir = args.workdir.resolve()
     repo = workdir / f"repo-{args.envs}x{args.apps}"
     print(f"building {repo}", file=sys.stderr)
     start = time.perf_counter()
     synth.build(repo, args.apps, args.envs, schemas=SCHEMAS)
     print(f"  built in {fmt(time.perf_counter() - start)}", file=sys.stderr)
-    promoter = promoter_command(workdir, args.promoter)
+    if args.at:
+        promoter = promoter_at(workdir, args.at)
+    else:
+        promoter = promoter_command(workdir, args.promoter)
     size = f"({args.envs} envs × {args.apps} apps)"
 
     rows = [
@@ -380,16 +824,56 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_example:
         rows += rows_for(EXAMPLE, "(bundled example)", promoter, None)
     env_files, count = environment_files(repo)
-    reference = python_command("PyYAML CSafeLoader", LIBYAML_LIST, env_files, count)
+    references = [
+        (
+            "YAML parse floor, same files",
+            python_command("PyYAML CSafeLoader", LIBYAML_LIST, env_files, count),
+        )
+    ]
+    setups = []
+    if not args.no_promotion:
+        sizes = dict.fromkeys([args.promote_apps, args.apps])  # in order, without repeats
+        for apps in sizes:
+            source = workdir / f"repo-{args.envs}x{apps}"
+            if apps != args.apps:
+                synth.build(source, apps, args.envs, schemas=SCHEMAS)
+            where = workdir / f"promote-{args.envs}x{apps}"
+            print(f"cloning {source} with a bare remote into {where}", file=sys.stderr)
+            rows.append(promotion_row(source, where, apps, args.envs, promoter))
+        where = workdir / f"train-{args.envs}x{args.apps}"
+        print(f"preparing a release train of {args.apps} apps in {where}", file=sys.stderr)
+        rows.append(train_row(repo, where, args.apps, args.envs, promoter))
+        setups.append(
+            "- promotions: a clone of the synthetic repository with a local bare remote "
+            "(`git clone --bare`); each timed promotion commits and pushes to it, from a "
+            "promotable state prepared untimed before every run"
+        )
+    if not args.no_history:
+        try:
+            history, info = history_repo(workdir, args.commits, args.history_apps, args.envs)
+        except ValueError as exc:
+            parser.error(str(exc))
+        history_table_rows, full_log = history_rows(history, info, promoter)
+        rows += history_table_rows
+        references.append(("every commit's full message, over the history repository", full_log))
+        plain = info["commits"] - 1 - info["events"]
+        setups.append(
+            f"- history: {info['commits']} commits ({info['events']} promoter events, "
+            f"{plain} other), {info['envs']} envs × {info['apps']} apps, built with "
+            f"`git fast-import` (benchmarks/synth_history.py); `gates` at "
+            f"PROMOTER_NOW={info['now']}"
+        )
 
-    facts = machine()
     results = []
     for row in rows:
         print(row.what, file=sys.stderr)
         mine, theirs = measure([row.promoter, row.baseline], args.repeat)
         results.append((row, mine, theirs))
-    print("reference", file=sys.stderr)
-    [floor] = measure([reference], args.repeat)
+    floors = []
+    for label, reference in references:
+        print(f"reference: {label}", file=sys.stderr)
+        [floor] = measure([reference], args.repeat)
+        floors += [f"Reference ({label}): {floor.cell()}.", ""]
 
     report = [
         f"Wall time of whole processes, {args.repeat} timed run{'s' * (args.repeat != 1)} "
@@ -397,21 +881,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"repository {size}, {args.envs * args.apps} artifacts.",
         "",
         *facts,
-        f"- promoter: `{' '.join(promoter[0])}`",
+        f"- promoter: `{' '.join(promoter[0])}`"
+        + (" (promoter/ as committed, via git archive)" if args.at else ""),
+        *setups,
         "",
         *table(results),
         "",
-        f"Reference (YAML parse floor, same files): {floor.cell()}.",
+        *floors[:-1],
     ]
     text = "\n".join(report) + "\n"
     print(text)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text, encoding="utf-8")
-    failed = any(
-        row.target is not None and (mine.error or not mine.seconds or mine.median >= row.target)
-        for row, mine, _ in results
-    )
+    failed = any(row.verdict(mine, theirs)[1] for row, mine, theirs in results)
     return 1 if failed else 0
 
 

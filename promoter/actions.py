@@ -23,7 +23,7 @@ from promoter.layout import Layout
 from promoter.model import Artifact, Snapshot
 from promoter.promote import Plan, Request, plan
 from promoter.records import Event, short
-from promoter.validate import load_snapshot
+from promoter.validate import load_checked, load_snapshot
 
 
 @dataclass(frozen=True)
@@ -111,16 +111,20 @@ def _artifact_reader(ctx: Context) -> Callable[[str, str, str], dict[str, Any] |
 
 
 def make_plan(ctx: Context, request: Request) -> Plan:
-    """Plan a promotion, publication or rollback on the repository as it is now."""
-    snapshot = load_snapshot(ctx.layout)
-    if request.target not in snapshot.pipeline.environments:
-        known = ", ".join(snapshot.pipeline.environments)
+    """Plan a promotion, publication or rollback on the repository as it is now.
+
+    Only the pipeline, the target and its sources are read: a promotion between two
+    environments does not parse every environment file.
+    """
+    pipeline = load_snapshot(ctx.layout, only=()).pipeline
+    if request.target not in pipeline.environments:
+        known = ", ".join(pipeline.environments)
         raise UsageError(f"unknown environment {request.target!r} (known: {known})")
-    path = ctx.layout.env_file(request.target)
-    doc = yamlio.load(path, ctx.layout.display(path))
+    needed = {request.target, *pipeline.environments[request.target].sources}
+    snapshot, documents = load_checked(ctx.layout, only=needed)
     return plan(
         snapshot,
-        doc,
+        documents[request.target],
         request,
         evidence(ctx, _mentioning(snapshot, request)),
         actor=ctx.actor,

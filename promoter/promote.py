@@ -173,9 +173,10 @@ def _check_names(snapshot: Snapshot, request: Request) -> None:
     known = set(snapshot.apps)
     for app in request.apps:
         if app not in known and request.action != "publish":
+            where = ", ".join(snapshot.states)
             raise UsageError(
-                f"unknown app {app!r} (known: {', '.join(sorted(known))})",
-                hint="Check the spelling",
+                f"app {app!r} is in none of {where} (known there: {', '.join(sorted(known))})",
+                hint="Check the spelling, or promote it through the environments before",
             )
 
 

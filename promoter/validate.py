@@ -31,6 +31,7 @@ class Inspection:
     findings: tuple[Finding, ...]
     files: tuple[str, ...]
     snapshot: Snapshot | None = None
+    documents: Mapping[str, Document] | None = None  # environment files, as loaded
 
     @property
     def ok(self) -> bool:
@@ -38,11 +39,22 @@ class Inspection:
         return not self.findings
 
 
-def load_snapshot(layout: Layout) -> Snapshot:
-    """Load and check the repository; raise ConfigError naming the first problems if any."""
-    result = inspect(layout)
+def load_snapshot(layout: Layout, only: Iterable[str] | None = None) -> Snapshot:
+    """Load and check the repository; raise ConfigError naming the first problems if any.
+
+    With ``only``, just those environments' files are read (with the pipeline): a command
+    that changes one environment need not parse all of them.
+    """
+    return load_checked(layout, only)[0]
+
+
+def load_checked(
+    layout: Layout, only: Iterable[str] | None = None
+) -> tuple[Snapshot, Mapping[str, Document]]:
+    """``load_snapshot``, with the loaded environment documents (for editing one of them)."""
+    result = inspect(layout, only=None if only is None else set(only))
     if result.snapshot is not None:
-        return result.snapshot
+        return result.snapshot, result.documents or {}
     first = result.findings[0]
     more = len(result.findings) - 1
     tail = f" (and {more} more problem{'s' * (more != 1)})" if more else ""
@@ -77,8 +89,11 @@ def _add(findings: list[Finding], new: Iterable[Finding]) -> None:
             findings.append(finding)
 
 
-def inspect(layout: Layout) -> Inspection:
-    """Check the pipeline, every environment file, and how they fit together."""
+def inspect(layout: Layout, only: set[str] | None = None) -> Inspection:
+    """Check the pipeline, every environment file, and how they fit together.
+
+    With ``only``, environment files of other environments are neither read nor checked.
+    """
     findings: list[Finding] = []
     pipe_name = layout.display(layout.pipeline_file)
     pdoc = _read(layout.pipeline_file, pipe_name, findings)
@@ -98,9 +113,12 @@ def inspect(layout: Layout) -> Inspection:
     docs: dict[str, Document] = {}
     on_disk: set[str] = set()
     for path in layout.env_files():
+        stem = path.stem
+        if only is not None and stem not in only:
+            on_disk.add(stem)
+            continue
         name = layout.display(path)
         files.append(name)
-        stem = path.stem
         doc = _read(path, name, findings)
         if path.suffix == ".yml":
             findings.append(
@@ -168,7 +186,7 @@ def inspect(layout: Layout) -> Inspection:
         )
         _add(findings, cross_file(snapshot, docs))
         if pipeline_ok and not findings:
-            return Inspection((), tuple(files), snapshot)
+            return Inspection((), tuple(files), snapshot, docs)
     return Inspection(tuple(sorted(findings)), tuple(files))
 
 

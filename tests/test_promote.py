@@ -475,3 +475,22 @@ def test_history_reads_the_trailers_back(flow: Flow) -> None:
     assert promote["when"] == "2026-11-23T11:00:00+00:00"
     text = flow.ok("history", "--app", "web", "--limit", "2").stdout.splitlines()
     assert text[0].split()[:2] == ["WHEN", "KIND"] and len(text) == 3
+
+
+def test_unknown_app_is_a_usage_error(flow: Flow) -> None:
+    result = flow("promote", "webb", "--to", "qa")
+    assert result.returncode == 2
+    assert "app 'webb' is in none of dev, qa" in result.stderr
+
+
+def test_a_promotion_reads_only_its_environments(flow: Flow) -> None:
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
+    flow.ok("record", "dev", "web", "--check", "unit-tests=passed")
+    prod = flow.work / "environments" / "prod.yaml"
+    prod.write_text("artifacts: [broken\n")
+    commit_all(flow.work, "break prod")
+    git(flow.work, "push", "--quiet")
+    flow.ok("promote", "web", "--to", "qa")  # prod.yaml is not read for dev → qa
+    broken = flow("promote", "web", "--to", "perf", "--dry-run")
+    assert broken.returncode == 0
+    assert flow("status").returncode == 3  # whole-repository commands still refuse

@@ -50,7 +50,8 @@ def audit(
 ) -> list[AuditFinding]:
     """Every lineage problem in the repository, newest history first."""
     findings = _current_state(snapshot, evidence)
-    findings += _manual_changes(git, evidence, env_paths)
+    if git.has_commits():
+        findings += _manual_changes(git, evidence, env_paths)
     if require_signed:
         findings += _signatures(git, evidence.events)
     return findings

@@ -129,6 +129,16 @@ class Git:
 
     # -- state -------------------------------------------------------------------------
 
+    def has_commits(self) -> bool:
+        """False in a repository whose branch has no commit yet."""
+        from git import GitCommandError
+
+        try:
+            self._repo.git.execute(["git", "rev-parse", "--verify", "--quiet", "HEAD"])
+        except GitCommandError:
+            return False
+        return True
+
     def head(self) -> str:
         """The sha of HEAD."""
         return self.run("rev-parse", "HEAD").strip()

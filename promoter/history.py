@@ -21,6 +21,8 @@ def read_events(git: Git, rev: str = "HEAD", *, mentioning: Sequence[str] = ()) 
     only the commits whose message contains one of them: a gate check on a long history
     parses a handful of commits, not all of them.
     """
+    if rev == "HEAD" and not git.has_commits():
+        return []  # a new repository: no history yet
     with paused_gc():
         found = git.log(rev, fixed=mentioning) if mentioning else git.log(rev, grep=records.GREP)
         return records.parse_all(list(found))

@@ -127,3 +127,12 @@ def test_detached_head_is_refused(work: Path) -> None:
     git(work, "checkout", "--quiet", "--detach")
     with pytest.raises(GitError, match="HEAD is detached"):
         Git.open(work).branch()
+
+
+def test_a_repository_without_commits_has_an_empty_history(tmp_path: Path) -> None:
+    from promoter.history import read_events
+
+    git(tmp_path, "init", "--quiet")
+    repo = Git.open(tmp_path)
+    assert not repo.has_commits()
+    assert read_events(repo) == []

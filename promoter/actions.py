@@ -80,7 +80,8 @@ def evidence(ctx: Context, mentioning: Sequence[str] = ()) -> Evidence:
 def _mentioning(snapshot: Snapshot, request: Request) -> list[str]:
     """The strings every commit relevant to ``request`` contains: its digests or app."""
     if request.action == "rollback":
-        return [f"Promoter-Change: {app} " for app in request.apps] + [
+        # every digest the app ever had, and the evidence (record, approve) about them
+        return [f"Promoter-App: {app}" for app in request.apps] + [
             f"Promoter-Baseline: {request.target} {app} " for app in request.apps
         ]
     if request.action == "publish":
@@ -229,6 +230,11 @@ def approve(
                 f"{ctx.actor.display} may not approve promotions into {target} "
                 f"(allowed: {', '.join(sorted(allowed))})",
                 hint="Ask one of them, or set PROMOTER_ACTOR/git user.email to your identity",
+            )
+        if app not in snapshot.apps:
+            raise UsageError(
+                f"unknown app {app!r} (known: {', '.join(snapshot.apps)})",
+                hint="Check the spelling",
             )
         bound = digest or _offered(snapshot, target, app)
         event = Event(kind="approve", environment=target, actor=ctx.actor, app=app, digest=bound)

@@ -114,8 +114,7 @@ def _promotion_lineage(
                     arrival.when,
                 )
             )
-        before = evidence.arrival(source, app, digest)
-        if before is None or (before.when and arrival.when and before.when > arrival.when):
+        if arrival.when is None or not evidence.arrived_by(source, app, digest, arrival.when):
             findings.append(
                 AuditFinding(
                     "no-lineage",

@@ -130,8 +130,8 @@ def _approvals(
     return GateResult(
         "approvals",
         "pending",
-        f"{have} of {rule.required} ({names}); `promoter approve {app} --to {target}`"
-        + (f" by one of {', '.join(rule.allowed)}" if rule.allowed else ""),
+        f"{have} of {rule.required} ({names}); `promoter approve {app} --to {target} "
+        f"--digest {digest}`" + (f" by one of {', '.join(rule.allowed)}" if rule.allowed else ""),
     )
 
 

@@ -49,6 +49,8 @@ class Evidence:
     events: tuple[Event, ...]
     # (environment, app, digest) -> the newest event that put that digest there
     arrivals: dict[tuple[str, str, str], Event] = field(default_factory=dict)
+    # (environment, app, digest) -> every event that put that digest there, newest first
+    every_arrival: dict[tuple[str, str, str], list[Event]] = field(default_factory=dict)
     # (environment, app, digest, check) -> the newest record of that check
     checks: dict[tuple[str, str, str, str], Event] = field(default_factory=dict)
     # (target environment, app, digest) -> approvals, newest first
@@ -59,6 +61,13 @@ class Evidence:
     def arrival(self, environment: str, app: str, digest: str) -> Event | None:
         """The newest event that put ``digest`` into ``environment`` for ``app``."""
         return self.arrivals.get((environment, app, digest))
+
+    def arrived_by(self, environment: str, app: str, digest: str, when: dt.datetime) -> bool:
+        """Whether ``digest`` had arrived in ``environment`` for ``app`` at ``when``."""
+        return any(
+            event.when is not None and event.when <= when
+            for event in self.every_arrival.get((environment, app, digest), ())
+        )
 
     def has_run(self, environment: str, app: str, digest: str) -> bool:
         """Whether ``environment`` ever held ``digest`` for ``app`` through promoter."""
@@ -73,12 +82,14 @@ def build_evidence(events: Sequence[Event]) -> Evidence:
             for change in event.changes:
                 key = (event.environment, change.app, change.digest)
                 evidence.arrivals.setdefault(key, event)
+                evidence.every_arrival.setdefault(key, []).append(event)
                 ran = evidence.ran.setdefault((event.environment, change.app), [])
                 if change.digest not in ran:
                     ran.append(change.digest)
         elif event.kind == "adopt":
             for environment, app, digest in event.baseline:
                 evidence.arrivals.setdefault((environment, app, digest), event)
+                evidence.every_arrival.setdefault((environment, app, digest), []).append(event)
                 ran = evidence.ran.setdefault((environment, app), [])
                 if digest not in ran:
                     ran.append(digest)

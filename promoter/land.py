@@ -45,6 +45,11 @@ def preflight(git: Git, *, push: bool) -> tuple[str, tuple[str, str] | None]:
         )
     branch = git.branch()
     upstream = git.upstream() if push else None
+    if push and upstream is None:
+        raise GitError(
+            f"{branch} has no upstream branch to push to",
+            hint=f"Set one (git push -u origin {branch}), or pass --no-push to commit locally",
+        )
     if upstream is not None:
         ahead, _ = git.ahead_behind(f"{upstream[0]}/{upstream[1]}")
         if ahead:

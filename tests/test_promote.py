@@ -494,3 +494,36 @@ def test_a_promotion_reads_only_its_environments(flow: Flow) -> None:
     broken = flow("promote", "web", "--to", "perf", "--dry-run")
     assert broken.returncode == 0
     assert flow("status").returncode == 3  # whole-repository commands still refuse
+
+
+def test_rollback_gates_see_approvals_of_the_old_digest(flow: Flow) -> None:
+    pipeline = flow.work / "environments" / "pipeline.yaml"
+    pipeline.write_text(
+        pipeline.read_text().replace(
+            "  dev: {}\n",
+            "  dev:\n    rollbackGates:\n      approvals: {required: 1, from: [bob@example.com]}\n",
+        )
+    )
+    commit_all(flow.work, "rollbacks of dev need Bob")
+    git(flow.work, "push", "--quiet")
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB2)
+    blocked = flow("rollback", "web", "--env", "dev")
+    assert blocked.returncode == 1
+    assert f"promoter approve web --to dev --digest {WEB1}" in blocked.stdout
+    flow.ok("approve", "web", "--to", "dev", "--digest", WEB1, actor=BOB)
+    flow.ok("rollback", "web", "--env", "dev")
+    assert WEB1 in flow.text("dev")
+
+
+def test_no_upstream_is_refused_unless_no_push(flow: Flow) -> None:
+    git(flow.work, "branch", "--unset-upstream")
+    before = flow.state()
+    result = flow("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
+    assert result.returncode == 4
+    assert "main has no upstream branch to push to" in result.stderr
+    assert flow.state() == before
+    local = flow.ok(
+        "publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web", "--no-push"
+    )
+    assert "committed locally (no push)" in local.stdout

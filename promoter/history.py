@@ -14,17 +14,23 @@ from promoter.records import Event
 MOVES = ("publish", "promote", "rollback")  # the events that change a pinned digest
 
 
-def read_events(git: Git, rev: str = "HEAD", *, mentioning: Sequence[str] = ()) -> list[Event]:
+def read_events(
+    git: Git, rev: str = "HEAD", *, mentioning: Sequence[str] = (), limit: int | None = None
+) -> list[Event]:
     """Promoter events reachable from ``rev``, newest first, from one ``git log``.
 
     With ``mentioning`` (digests, or trailer lines such as ``Promoter-App: web``), git keeps
     only the commits whose message contains one of them: a gate check on a long history
-    parses a handful of commits, not all of them.
+    parses a handful of commits, not all of them. ``limit`` stops git after that many.
     """
     if rev == "HEAD" and not git.has_commits():
         return []  # a new repository: no history yet
     with paused_gc():
-        found = git.log(rev, fixed=mentioning) if mentioning else git.log(rev, grep=records.GREP)
+        found = (
+            git.log(rev, fixed=mentioning, max_count=limit)
+            if mentioning
+            else git.log(rev, grep=records.GREP, max_count=limit)
+        )
         return records.parse_all(list(found))
 
 

@@ -82,7 +82,12 @@ def history(
     from promoter.report_plan import event_json, history_text
 
     ctx = actions.open_context(find_layout(repo, pipeline))
-    events = select(read_events(ctx.git), environment, app)[:limit]
+    # Without filters, git itself stops after --limit commits; with them, filter first.
+    if environment or app:
+        mentioning = [f"Promoter-App: {app}"] if app else []
+        events = select(read_events(ctx.git, mentioning=mentioning), environment, app)[:limit]
+    else:
+        events = read_events(ctx.git, limit=limit)
     if output == "json":
         click.echo(
             report.to_json(

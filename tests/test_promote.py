@@ -476,7 +476,7 @@ def test_history_reads_the_trailers_back(flow: Flow) -> None:
     text = flow.ok("history", "--app", "web", "--limit", "2").stdout.splitlines()
     assert text[0].split()[:2] == ["WHEN", "KIND"] and len(text) == 3
     newest = flow.ok("history", "--limit", "1").stdout.splitlines()
-    assert len(newest) == 2 and newest[1].split()[1:3] == ["promote", "qa,perf→staging"]
+    assert len(newest) == 2 and newest[1].split()[2:4] == ["promote", "qa,perf→staging"]
 
 
 def test_unknown_app_is_a_usage_error(flow: Flow) -> None:

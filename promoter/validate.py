@@ -6,8 +6,6 @@ Snapshot is only built from a repository without findings.
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,13 +13,13 @@ from typing import Any
 
 from promoter import reference, schemas
 from promoter.errors import ConfigError, PromoterError, UsageError
-from promoter.findings import Finding, at, path_text
+from promoter.findings import Finding, at
 from promoter.layout import Layout
 from promoter.model import Environment, Pipeline, Snapshot, pipeline_from_data, state_from_data
-from promoter.yamlio import Document, KeyPath, load
+from promoter.pipeline_rules import pipeline_semantics
+from promoter.yamlio import Document, load
 
 KINDS = ("Pipeline", "Environment")
-_CLOCK = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]\Z|24:00\Z")
 
 
 @dataclass(frozen=True)
@@ -313,206 +311,6 @@ def artifact_semantics(doc: Document) -> list[Finding]:
             if problem:
                 code = "mutable-tag" if "mutable tag" in problem else "bad-image"
                 findings.append(at(doc, ("artifacts", app, "image"), code, problem))
-    return findings
-
-
-def pipeline_semantics(doc: Document, reserved: str) -> list[Finding]:
-    """Graph and gate rules for a pipeline file (tolerant of schema-invalid shapes)."""
-    findings: list[Finding] = []
-    envs = doc.data.get("environments") if isinstance(doc.data, dict) else None
-    if not isinstance(envs, dict):
-        return findings
-    graph: dict[str, list[str]] = {}
-    for name, spec in envs.items():
-        problem = reference.explain_name(name, "environment name")
-        if problem:
-            findings.append(at(doc, ("environments", name), "unsafe-name", problem, key=True))
-        if name == reserved:
-            findings.append(
-                at(
-                    doc,
-                    ("environments", name),
-                    "reserved-name",
-                    f"environment name {name!r} is taken by the pipeline file "
-                    f"{reserved}.yaml; rename the environment",
-                    key=True,
-                )
-            )
-        if not isinstance(spec, dict):
-            continue
-        raw = spec.get("from", [])
-        sources = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []
-        graph[name] = []
-        for index, source in enumerate(sources):
-            where: KeyPath = ("environments", name, "from") + (
-                () if isinstance(raw, str) else (index,)
-            )
-            if not isinstance(source, str):
-                continue
-            if source == name:
-                findings.append(
-                    at(
-                        doc,
-                        where,
-                        "self-source",
-                        f"environment {name!r} promotes from itself; name the "
-                        "environment before it in `from`",
-                    )
-                )
-            elif source not in envs and reference.is_name(source):  # else: the name finding
-                known = ", ".join(envs)
-                findings.append(
-                    at(
-                        doc,
-                        where,
-                        "unknown-environment",
-                        f"environment {name!r} promotes from {source!r}, which is "
-                        f"not in the pipeline (known: {known})",
-                    )
-                )
-            else:
-                graph[name].append(source)
-        for gate_key in ("gates", "hotfixGates", "rollbackGates"):
-            gates = spec.get(gate_key)
-            if isinstance(gates, dict):
-                findings.extend(gate_semantics(doc, ("environments", name, gate_key), gates))
-    findings.extend(_cycles(doc, graph))
-    return findings
-
-
-def _cycles(doc: Document, graph: Mapping[str, list[str]]) -> list[Finding]:
-    """One finding per cycle in the `from` graph, at the `from` of its first member."""
-    findings = []
-    state: dict[str, int] = {}  # 1: on the current path, 2: finished
-    reported: set[frozenset[str]] = set()
-    for start in graph:
-        if state.get(start):
-            continue
-        stack: list[tuple[str, int]] = [(start, 0)]
-        path: list[str] = [start]
-        state[start] = 1
-        while stack:
-            node, index = stack[-1]
-            sources = graph.get(node, [])
-            if index == len(sources):
-                stack.pop()
-                path.pop()
-                state[node] = 2
-                continue
-            stack[-1] = (node, index + 1)
-            nxt = sources[index]
-            if state.get(nxt) == 1:
-                cycle = path[path.index(nxt) :]
-                if frozenset(cycle) not in reported:
-                    reported.add(frozenset(cycle))
-                    # path runs target -> source; show it the way promotions flow
-                    chain = " → ".join(reversed([*cycle, nxt]))
-                    findings.append(
-                        at(
-                            doc,
-                            ("environments", cycle[0], "from"),
-                            "cycle",
-                            f"environments form a cycle: {chain}; promotions must "
-                            "flow one way, so remove one of these `from` links",
-                        )
-                    )
-            elif not state.get(nxt):
-                state[nxt] = 1
-                path.append(nxt)
-                stack.append((nxt, 0))
-    return findings
-
-
-def _instant(text: str) -> dt.datetime | None:
-    try:
-        return dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-
-
-def gate_semantics(doc: Document, base: KeyPath, gates: Mapping[str, Any]) -> list[Finding]:
-    """Rules for one gate set that a schema cannot express."""
-    findings: list[Finding] = []
-    approvals = gates.get("approvals")
-    if isinstance(approvals, dict):
-        allowed, required = approvals.get("from"), approvals.get("required")
-        if (
-            isinstance(allowed, list)
-            and isinstance(required, int)
-            and allowed
-            and required > len(allowed)
-        ):
-            findings.append(
-                at(
-                    doc,
-                    (*base, "approvals", "required"),
-                    "approvals",
-                    f"{required} approvals are required but only {len(allowed)} "
-                    "identities may approve; lower `required` or add approvers",
-                )
-            )
-    window = gates.get("window")
-    if not isinstance(window, dict):
-        return findings
-    timezone = window.get("timezone")
-    if isinstance(timezone, str):
-        from zoneinfo import ZoneInfo
-
-        try:
-            ZoneInfo(timezone)
-        except (ValueError, KeyError, OSError):
-            findings.append(
-                at(
-                    doc,
-                    (*base, "window", "timezone"),
-                    "timezone",
-                    f"unknown time zone {timezone!r}; use an IANA name such as "
-                    "'UTC' or 'Europe/Berlin'",
-                )
-            )
-    for index, allow in enumerate(window.get("allow") or []):
-        if (
-            isinstance(allow, dict)
-            and isinstance(allow.get("start"), str)
-            and isinstance(allow.get("end"), str)
-            and _CLOCK.match(allow["start"])
-            and _CLOCK.match(allow["end"])
-            and allow["start"] >= allow["end"]
-        ):
-            findings.append(
-                at(
-                    doc,
-                    (*base, "window", "allow", index, "end"),
-                    "window",
-                    f"window ends ({allow['end']}) before it starts "
-                    f"({allow['start']}); for a range across midnight write two "
-                    "ranges",
-                )
-            )
-    for index, freeze in enumerate(window.get("freeze") or []):
-        if not isinstance(freeze, dict):
-            continue
-        for key in ("start", "end"):
-            if isinstance(freeze.get(key), str) and _instant(freeze[key]) is None:
-                findings.append(
-                    at(
-                        doc,
-                        (*base, "window", "freeze", index, key),
-                        "window",
-                        f"{path_text((*base, 'window', 'freeze', index, key))} "
-                        f"{freeze[key]!r} is not a valid date or time",
-                    )
-                )
-        start, end = _instant(str(freeze.get("start"))), _instant(str(freeze.get("end")))
-        if start and end and (start.tzinfo is None) == (end.tzinfo is None) and start >= end:
-            findings.append(
-                at(
-                    doc,
-                    (*base, "window", "freeze", index, "end"),
-                    "window",
-                    "freeze ends before it starts; swap start and end",
-                )
-            )
     return findings
 
 

@@ -72,6 +72,8 @@ def short(digest: str | None) -> str:
     """``sha256:1a2b3c4d`` for subjects and tables (``none`` for a missing digest)."""
     if not digest:
         return "none"
+    if digest.startswith("sha256:"):  # the usual case; history renders tens of thousands
+        return digest[:15]
     algorithm, _, hexpart = digest.partition(":")
     return f"{algorithm}:{hexpart[:8]}"
 

@@ -46,7 +46,8 @@ def validate_text(result: Inspection) -> str:
     return "\n".join(lines)
 
 
-def _artifact(artifact: Artifact | None) -> dict[str, Any] | None:
+def artifact_json(artifact: Artifact | None) -> dict[str, Any] | None:
+    """An artifact for JSON output (None when absent)."""
     if artifact is None:
         return None
     return {"image": artifact.image, "digest": artifact.digest, "version": artifact.version}
@@ -54,9 +55,9 @@ def _artifact(artifact: Artifact | None) -> dict[str, Any] | None:
 
 def _cell_json(cell: Cell) -> dict[str, Any]:
     out: dict[str, Any] = {"state": cell.state, "missing": cell.missing}
-    out.update(_artifact(cell.artifact) or {"image": None, "digest": None, "version": None})
+    out.update(artifact_json(cell.artifact) or {"image": None, "digest": None, "version": None})
     if cell.offered is not None:
-        out["offered"] = _artifact(cell.offered)
+        out["offered"] = artifact_json(cell.offered)
     out["upstream"] = {source: digest for source, digest in cell.upstream}
     return out
 

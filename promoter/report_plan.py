@@ -10,6 +10,7 @@ from promoter.land import Landed
 from promoter.model import Artifact
 from promoter.promote import Plan
 from promoter.records import Event, short
+from promoter.report import artifact_json
 
 MARK = {"pass": "ok ", "pending": "...", "fail": "XX "}
 
@@ -59,12 +60,6 @@ def gate_json(result: GateResult) -> dict[str, Any]:
     }
 
 
-def _artifact_json(artifact: Artifact | None) -> dict[str, Any] | None:
-    if artifact is None:
-        return None
-    return {"image": artifact.image, "digest": artifact.digest, "version": artifact.version}
-
-
 def plan_json(plan: Plan, landed: Landed | None = None, *, dry_run: bool = False) -> dict[str, Any]:
     """The plan (and where it landed) as a JSON document."""
     return {
@@ -79,8 +74,8 @@ def plan_json(plan: Plan, landed: Landed | None = None, *, dry_run: bool = False
         "moves": [
             {
                 "app": move.app,
-                "current": _artifact_json(move.current),
-                "new": _artifact_json(move.new),
+                "current": artifact_json(move.current),
+                "new": artifact_json(move.new),
                 "status": move.status,
                 "gates": [gate_json(result) for result in move.gates],
             }
@@ -129,17 +124,13 @@ def event_json(event: Event) -> dict[str, Any]:
     }
 
 
-def _short(digest: str | None) -> str:
-    return f"sha256:{digest[7:15]}" if digest else "none"
-
-
 def _what(event: Event) -> str:
     if event.kind in ("record", "approve"):
         extra = f" {event.check[0]}={event.check[1]}" if event.check else ""
-        return f"{event.app} {_short(event.digest)}{extra}"
+        return f"{event.app} {short(event.digest)}{extra}"
     if event.kind == "adopt":
         return f"baseline of {len(event.baseline)} digests"
-    return ", ".join(f"{c.app} {_short(c.previous)}→{_short(c.digest)}" for c in event.changes)
+    return ", ".join(f"{c.app} {short(c.previous)}→{short(c.digest)}" for c in event.changes)
 
 
 def history_text(events: Sequence[Event]) -> str:

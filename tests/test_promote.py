@@ -288,9 +288,8 @@ def test_hotfix_uses_its_gates_and_must_be_a_new_artifact(flow: Flow) -> None:
     flow.ok("record", "staging", "web", "--check", "regression=passed")
     flow.ok("approve", "web", "--to", "prod", actor=ALICE)
     flow.ok("promote", "web", "--to", "prod", at="2026-11-24T12:00:00+00:00", actor=BOB)
-    # the same digest again, as a "hotfix", into staging: prod already ran it
     again = flow("promote", "web", "--to", "staging", "--hotfix")
-    assert again.returncode == 0  # already in staging: nothing to do
+    assert again.returncode == 0  # staging already runs it: nothing to do
     flow.ok("publish", "web", "--to", "dev", "--digest", WEB2, "--version", "1.0.1")
     flow.ok("record", "dev", "web", "--check", "unit-tests=passed")
     flow.ok("promote", "web", "--to", "qa")
@@ -302,6 +301,14 @@ def test_hotfix_uses_its_gates_and_must_be_a_new_artifact(flow: Flow) -> None:
     assert "ok  soak      20m in qa (needs 10m)" in hotfix.stdout  # both arrived together
     assert flow.remote_log()[0] == "hotfix(web): qa, perf → staging sha256:b2b2b2b2"
     assert "Promoter-Hotfix: true" in git(flow.work, "log", "-1", "--format=%B")
+    # qa and perf roll back to the build prod already ran: as a hotfix it is refused
+    flow.ok("rollback", "web", "--env", "qa", at=early)
+    flow.ok("rollback", "web", "--env", "perf", at=early)
+    before = flow.state()
+    old = flow("promote", "web", "--to", "staging", "--hotfix", at=early)
+    assert old.returncode == 1
+    assert "sha256:a1a1a1a1 already ran in prod; a hotfix must be a new artifact" in old.stdout
+    assert flow.state() == before
 
 
 def test_rollback_restores_the_previous_artifact_as_a_new_commit(flow: Flow) -> None:

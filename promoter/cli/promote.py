@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from promoter.cli.options import change_options
 from promoter.errors import ExitCode
 
+if TYPE_CHECKING:
+    from promoter.promote import Request
+
 
 def _run(
-    request: object,
+    request: Request,
     repo: Path | None,
     pipeline: str | None,
     *,
@@ -21,10 +25,8 @@ def _run(
 ) -> int:
     from promoter import actions, report
     from promoter.layout import find_layout
-    from promoter.promote import Request
     from promoter.report_plan import landed_text, plan_json, plan_text
 
-    assert isinstance(request, Request)
     ctx = actions.open_context(find_layout(repo, pipeline))
     plan = actions.make_plan(ctx, request)
     if plan.mode == "pull-request" and not dry_run and plan.moves:

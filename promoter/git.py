@@ -7,8 +7,13 @@ hooks. History is read in bulk with one ``git log`` and a format string.
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import datetime as dt
+import os
+import queue
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -38,26 +43,16 @@ class Commit(NamedTuple):
     authored: dt.datetime
     committed: dt.datetime
     subject: str
-    trailers: tuple[tuple[str, str], ...]
-    fields: dict[str, list[str]] = {}  # noqa: RUF012 - trailer values by lower-cased key
+    fields: dict[str, list[str]]  # trailer values by lower-cased key, in message order
 
     def trailer(self, key: str) -> str | None:
         """The last value of trailer ``key`` (case-insensitive), or None."""
-        values = self.by_key().get(key.lower())
+        values = self.fields.get(key.lower())
         return values[-1] if values else None
 
     def trailer_values(self, key: str) -> list[str]:
         """Every value of trailer ``key`` (case-insensitive), in order."""
-        return self.by_key().get(key.lower(), [])
-
-    def by_key(self) -> dict[str, list[str]]:
-        """Trailer values by lower-cased key (built by the log reader, or here)."""
-        if self.fields or not self.trailers:
-            return self.fields
-        index: dict[str, list[str]] = {}
-        for name, value in self.trailers:
-            index.setdefault(name.lower(), []).append(value)
-        return index
+        return self.fields.get(key.lower(), [])
 
 
 class PushRejected(GitError):
@@ -112,20 +107,41 @@ class Git:
             ) from None
         return out
 
-    def run_bytes(self, *args: str) -> bytes:
-        """Run ``git ARGS`` and return raw stdout: for large outputs, decoded once by the caller."""
+    def stream(self, *args: str) -> Iterator[str]:
+        """Run ``git ARGS`` and yield its stdout, decoded, in chunks while git still runs.
+
+        A reader thread drains the pipe so that git never waits for the caller: parsing a
+        long ``git log`` then overlaps with git producing it (two processes, two cores).
+        Stopping early kills git. Raise GitError with git's own message if it fails.
+        """
         from git import GitCommandError
 
+        process = self._repo.git.execute(["git", *args], env=_C_LOCALE, as_process=True)
+        proc = process.proc
+        if proc is None or proc.stdout is None:  # pragma: no cover - GitPython always sets them
+            raise GitError(f"git {args[0]} did not start", hint="Check that git is installed")
+        chunks: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+        reader = threading.Thread(target=_drain, args=(proc.stdout.fileno(), chunks), daemon=True)
+        reader.start()
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        finished = False
         try:
-            out: bytes = self._repo.git.execute(
-                ["git", *args], env=_C_LOCALE, stdout_as_string=False
-            )
-        except GitCommandError as exc:
-            raise GitError(
-                f"git {args[0]} failed: {_stderr(exc)}",
-                hint="Check the repository state with `git status`",
-            ) from None
-        return out
+            while data := chunks.get():
+                yield decoder.decode(data)
+            yield decoder.decode(b"", final=True)
+            finished = True
+        finally:
+            if not finished:
+                proc.kill()
+            reader.join()
+            try:
+                process.wait()
+            except GitCommandError as exc:
+                if finished:
+                    raise GitError(
+                        f"git {args[0]} failed: {_stderr(exc)}",
+                        hint="Check the repository state with `git status`",
+                    ) from None
 
     # -- state -------------------------------------------------------------------------
 
@@ -142,6 +158,36 @@ class Git:
     def head(self) -> str:
         """The sha of HEAD."""
         return self.run("rev-parse", "HEAD").strip()
+
+    def head_or_none(self) -> str | None:
+        """The sha of HEAD, or None in a repository whose branch has no commit yet."""
+        from git import GitCommandError
+
+        try:
+            return str(
+                self._repo.git.execute(["git", "rev-parse", "--verify", "--quiet", "HEAD"])
+            ).strip()
+        except GitCommandError:
+            return None
+
+    @property
+    def git_dir(self) -> Path:
+        """The repository's git directory (shared by its worktrees)."""
+        return Path(self._repo.common_dir)
+
+    def extends_linearly(self, ancestor: str, head: str) -> bool:
+        """Whether ``head`` is ``ancestor`` plus a straight line of single-parent commits."""
+        try:
+            lines = self.run("rev-list", "--parents", f"{ancestor}..{head}").split("\n")
+        except GitError:
+            return False  # e.g. the ancestor no longer exists
+        chain = [line.split() for line in lines if line]
+        expected = head
+        for entry in chain:
+            if len(entry) != 2 or entry[0] != expected:
+                return False
+            expected = entry[1]
+        return expected == ancestor
 
     def branch(self) -> str:
         """The current branch; refuses a detached HEAD."""
@@ -285,11 +331,16 @@ class Git:
             args.append(f"--max-count={max_count}")
         if paths:
             args.extend(["--", *paths])
-        out = self.run_bytes(*args).decode("utf-8", errors="replace")
-        for raw in out.split(_RS):
-            record = raw.strip("\n")
-            if record:
-                yield _parse_record(record)
+        rest = ""
+        for chunk in self.stream(*args):
+            records = (rest + chunk).split(_RS)
+            rest = records.pop()  # a record still being written, or ""
+            for raw in records:
+                record = raw.strip("\n")
+                if record:
+                    yield _parse_record(record)
+        if rest.strip("\n"):
+            yield _parse_record(rest.strip("\n"))
 
     def log_patches(self, rev: str, paths: Sequence[str]) -> Iterator[tuple[Commit, str]]:
         """Commits that touched ``paths``, newest first, each with its zero-context diff.
@@ -341,17 +392,43 @@ class Git:
         return status == 0, " ".join(f"{out} {err}".split())
 
 
-def _parse_record(record: str) -> Commit:
-    sha, name, email, authored, committed, subject, body = record.split(_US, 6)
-    pairs = []
+def _drain(fd: int, chunks: queue.SimpleQueue[bytes]) -> None:
+    """Read ``fd`` to its end into ``chunks``; an empty chunk marks the end."""
+    with contextlib.suppress(ImportError, AttributeError, OSError):
+        import fcntl  # Linux: a bigger pipe lets git run further ahead of the reader
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
+    try:
+        while data := os.read(fd, 1 << 20):
+            chunks.put(data)
+    except OSError:
+        pass  # the process was killed: the reader just stops
+    finally:
+        chunks.put(b"")
+
+
+def trailer_fields(message: str) -> dict[str, list[str]]:
+    """The trailers of a commit message, values by lower-cased key, in order.
+
+    Trailers are the ``Key: value`` lines of the message's last paragraph (git's own rule,
+    without its continuation lines: promoter writes one trailer per line).
+    """
     fields: dict[str, list[str]] = {}
-    # Trailers are the "Key: value" lines of the message's last paragraph.
-    for line in body.rstrip("\n").rpartition("\n\n")[2].split("\n"):
+    # Runs for every line of every commit in a long history: no helpers, one dict lookup.
+    for line in message.rstrip("\n").rpartition("\n\n")[2].split("\n"):
         key, sep, value = line.partition(":")
         if sep and key and " " not in key:
-            value = value.strip()
-            pairs.append((key, value))
-            fields.setdefault(key.lower(), []).append(value)
+            key = key.lower()
+            values = fields.get(key)
+            if values is None:
+                fields[key] = [value.strip()]
+            else:
+                values.append(value.strip())
+    return fields
+
+
+def _parse_record(record: str) -> Commit:
+    sha, name, email, authored, committed, subject, body = record.split(_US, 6)
     return Commit(
         sha.strip(),
         name,
@@ -359,6 +436,5 @@ def _parse_record(record: str) -> Commit:
         dt.datetime.fromisoformat(authored),
         dt.datetime.fromisoformat(committed),
         subject,
-        tuple(pairs),
-        fields,
+        trailer_fields(body),
     )

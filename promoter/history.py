@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from promoter import records
+from promoter import eventcache, records
 from promoter.gcpause import paused_gc
 from promoter.git import Git
 from promoter.records import Event
@@ -22,7 +22,10 @@ def read_events(
     With ``mentioning`` (digests, or trailer lines such as ``Promoter-App: web``), git keeps
     only the commits whose message contains one of them: a gate check on a long history
     parses a handful of commits, not all of them. ``limit`` stops git after that many.
+    The whole log of HEAD comes from the event cache when it holds it (``eventcache``).
     """
+    if rev == "HEAD" and not mentioning and limit is None:
+        return _all_events(git)
     if rev == "HEAD" and not git.has_commits():
         return []  # a new repository: no history yet
     with paused_gc():
@@ -31,7 +34,27 @@ def read_events(
             if mentioning
             else git.log(rev, grep=records.GREP, max_count=limit)
         )
-        return records.parse_all(list(found))
+        return records.parse_all(found)  # parsed while git still writes the log
+
+
+def _all_events(git: Git) -> list[Event]:
+    """Every event reachable from HEAD: cached, extended with new commits, or read whole."""
+    head = git.head_or_none()
+    if head is None:
+        return []  # a new repository: no history yet
+    use_cache = eventcache.enabled()
+    with paused_gc():
+        entry = eventcache.load(git.git_dir) if use_cache else None
+        if entry is not None and entry.tip == head:
+            return entry.events
+        if entry is not None and git.extends_linearly(entry.tip, head):
+            found = git.log(f"{entry.tip}..{head}", grep=records.GREP)
+            events = records.parse_all(found) + entry.events
+        else:
+            events = records.parse_all(git.log(head, grep=records.GREP))
+        if use_cache:
+            eventcache.store(git.git_dir, eventcache.Entry(head, events))
+        return events
 
 
 def select(

@@ -19,7 +19,7 @@ Every promoter commit has a conventional subject, a short human summary, and git
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Literal, NamedTuple
 
 from promoter.actor import Actor, parse_actor
@@ -160,55 +160,64 @@ def message(event: Event) -> str:
     )
 
 
-def parse(commit: Commit) -> Event | None:
-    """The event a promoter commit records, or None for any other commit."""
-    fields = commit.by_key()  # one dictionary lookup per trailer: this runs per commit
+_NONE: tuple[None] = (None,)
 
-    def last(key: str) -> str | None:
-        values = fields.get(key)
-        return values[-1] if values else None
 
-    kind = last("promoter-kind")
+def parse(commit: Commit, actors: dict[str, Actor] | None = None) -> Event | None:
+    """The event a promoter commit records, or None for any other commit.
+
+    ``actors`` memoises identities across the commits of one log (a history repeats the
+    same few thousand times). This runs once per commit of a long history, so it looks
+    each trailer up once and calls no helpers on the common path.
+    """
+    get = commit.fields.get
+    kind = get("promoter-kind", _NONE)[-1]
     if kind not in KINDS:
         return None
     changes = []
-    for value in fields.get("promoter-change", ()):
+    for value in get("promoter-change", ()):
         parts = value.split()
         if len(parts) == 4 and parts[2] == "->":
             changes.append(Change(parts[0], None if parts[1] == "none" else parts[1], parts[3]))
     gates = []
-    for value in fields.get("promoter-gate", ()):
+    for value in get("promoter-gate", ()):
         head, _, reason = value.partition(": ")
         parts = head.split()
         if len(parts) == 3:
             gates.append(GateNote(parts[0], parts[1], parts[2], reason))
     check = None
-    checked = last("promoter-check")
+    checked = get("promoter-check", _NONE)[-1]
     if checked:
         name, _, result = checked.partition("=")
         check = (name, result)
-    apps = fields.get("promoter-app", ())
+    apps = get("promoter-app", ())
     baseline = tuple(
         (parts[0], parts[1], parts[2])
-        for parts in (value.split() for value in fields.get("promoter-baseline", ()))
+        for parts in (value.split() for value in get("promoter-baseline", ()))
         if len(parts) == 3
     )
-    actor = parse_actor(last("promoter-actor") or commit.author_email)
-    run = last("promoter-run")
+    who = get("promoter-actor", _NONE)[-1] or commit.author_email
+    actor = actors.get(who) if actors is not None else None
+    if actor is None:
+        actor = parse_actor(who)
+        if actors is not None:
+            actors[who] = actor
+    run = get("promoter-run", _NONE)[-1]
     if run:
         actor = Actor(actor.id, actor.name, run)
+    hotfix = get("promoter-hotfix", _NONE)[-1]
     return Event(
         kind,
-        last("promoter-to") or last("promoter-env") or "",
+        get("promoter-to", _NONE)[-1] or get("promoter-env", _NONE)[-1] or "",
         actor,
-        tuple(fields.get("promoter-from", ())),
+        tuple(get("promoter-from", ())),
         tuple(changes),
         tuple(gates),
-        (last("promoter-hotfix") or "").lower() == "true",
-        apps[0] if kind in ("record", "approve") and apps else None,
-        last("promoter-digest"),
+        hotfix is not None and hotfix.lower() == "true",
+        apps[0] if apps and kind in ("record", "approve") else None,
+        get("promoter-digest", _NONE)[-1],
         check,
-        last("promoter-url"),
+        get("promoter-url", _NONE)[-1],
         baseline,
         commit.sha,
         commit.committed,
@@ -216,6 +225,7 @@ def parse(commit: Commit) -> Event | None:
     )
 
 
-def parse_all(commits: Sequence[Commit]) -> list[Event]:
+def parse_all(commits: Iterable[Commit]) -> list[Event]:
     """Events of every promoter commit among ``commits``, in the same order."""
-    return [event for event in map(parse, commits) if event is not None]
+    actors: dict[str, Actor] = {}
+    return [event for commit in commits if (event := parse(commit, actors)) is not None]

@@ -137,23 +137,19 @@ def history_text(events: Sequence[Event]) -> str:
     """A table of events, newest first."""
     if not events:
         return "no promoter events in this history"
+    # Tens of thousands of rows: build the columns in single passes, pad each column once.
+    whens = [e.when.isoformat(" ")[:16] if e.when else "" for e in events]
+    kinds = ["hotfix" if e.hotfix else e.kind for e in events]
+    wheres = [
+        f"{','.join(e.sources)}→{e.environment}" if e.sources else e.environment for e in events
+    ]
+    whats = list(map(_what, events))
+    actors = [e.actor.id for e in events]
+    shas = [e.sha[:10] for e in events]
     header = ("WHEN", "KIND", "WHERE", "WHAT", "ACTOR", "COMMIT")
-    rows = [header]
-    append = rows.append  # tens of thousands of rows: keep the loop lean
-    for event in events:
-        where = event.environment
-        if event.sources:
-            where = f"{','.join(event.sources)}→{where}"
-        append(
-            (
-                event.when.isoformat(" ")[:16] if event.when else "",
-                "hotfix" if event.hotfix else event.kind,
-                where,
-                _what(event),
-                event.actor.id,
-                event.sha[:10],
-            )
-        )
-    widths = [max(map(len, column)) for column in zip(*rows, strict=True)]
-    pattern = "  ".join(f"{{:<{width}}}" for width in widths[:-1]) + "  {}"
-    return "\n".join(pattern.format(*row) for row in rows)
+    columns = (whens, kinds, wheres, whats, actors)
+    widths = [max(len(h), *map(len, cells)) for h, cells in zip(header[:5], columns, strict=True)]
+    row = "  ".join(f"%-{width}s" for width in widths) + "  %s"  # one C call per row
+    lines = [row % header]
+    lines += map(row.__mod__, zip(whens, kinds, wheres, whats, actors, shas, strict=True))
+    return "\n".join(lines)

@@ -8,7 +8,7 @@ import pytest
 
 from promoter.actor import Actor, current_actor, parse_actor
 from promoter.gates import evaluate, overall, window_gate
-from promoter.git import Commit
+from promoter.git import Commit, trailer_fields
 from promoter.history import build_evidence
 from promoter.model import AllowedTime, Approvals, Freeze, GateSet, Window
 from promoter.records import Change, Event, message, parse
@@ -172,13 +172,8 @@ def test_records_round_trip_through_a_commit() -> None:
     )
     text = message(event)
     assert text.startswith("hotfix(web): staging → prod sha256:abababab\n")
-    trailers = tuple(
-        (k, v.strip())
-        for k, _, v in (
-            line.partition(":") for line in text.splitlines() if line.startswith("Promoter-")
-        )
-    )
-    commit = Commit("f" * 40, "Alice", "alice@example.com", T0, T0, text.splitlines()[0], trailers)
+    subject = text.splitlines()[0]
+    commit = Commit("f" * 40, "Alice", "alice@example.com", T0, T0, subject, trailer_fields(text))
     back = parse(commit)
     assert back is not None
     assert (back.kind, back.environment, back.sources, back.hotfix) == (

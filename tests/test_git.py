@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from promoter.errors import GitError
-from promoter.git import Git, PushRejected
+from promoter.git import Git, PushRejected, trailer_fields
 from tests.conftest import CASES
 from tests.gitutil import clone, commit_all, git, remote_with_clone
 
@@ -50,7 +50,7 @@ def test_commit_only_the_named_paths_with_trailers(work: Path) -> None:
     (commit,) = list(repo.log(max_count=1))
     assert commit.sha == sha and commit.subject == "subject"
     assert commit.author_email == "test@example.com"
-    assert commit.trailers == (("Promoter-App", "web"), ("Promoter-Gate", "checks pass (a, b)"))
+    assert commit.fields == {"promoter-app": ["web"], "promoter-gate": ["checks pass (a, b)"]}
     assert commit.trailer("promoter-app") == "web"
 
 
@@ -136,3 +136,49 @@ def test_a_repository_without_commits_has_an_empty_history(tmp_path: Path) -> No
     repo = Git.open(tmp_path)
     assert not repo.has_commits()
     assert read_events(repo) == []
+
+
+def test_a_log_larger_than_the_pipe_is_read_whole_while_git_writes_it(work: Path) -> None:
+    repo = Git.open(work)
+    # ~3 MB of log with two-byte characters: chunk boundaries fall inside characters
+    # and inside records, and git writes far more than a pipe holds before we read.
+    body = "é" * 15_000
+    for index in range(100):
+        repo.commit(
+            [],
+            f"commit {index} ü\n\n{body}\n\nPromoter-Kind: record\nPromoter-App: app-{index}\n",
+            allow_empty=True,
+        )
+    commits = list(repo.log(grep="^Promoter-Kind: "))
+    assert [c.trailer("promoter-app") for c in commits] == [f"app-{i}" for i in range(99, -1, -1)]
+    assert all(c.subject.endswith(" ü") for c in commits)
+
+
+def test_stopping_a_log_early_ends_git_and_leaves_the_repository_usable(work: Path) -> None:
+    repo = Git.open(work)
+    for index in range(200):
+        repo.commit([], f"c{index}\n\n{'x' * 20_000}\n\nPromoter-Kind: record\n", allow_empty=True)
+    log = repo.log()
+    first = next(log)
+    log.close()  # git is killed; the reader thread ends
+    assert first.subject == "c199"
+    assert len(list(repo.log(max_count=3))) == 3
+
+
+def test_a_failing_log_is_a_git_error_with_gits_message(work: Path) -> None:
+    repo = Git.open(work)
+    with pytest.raises(GitError, match=r"git log failed: .*no-such-revision"):
+        list(repo.log("no-such-revision"))
+
+
+def test_trailers_are_the_key_value_lines_of_the_last_paragraph() -> None:
+    message = (
+        "subject\n\nKey: not a trailer, not the last paragraph\n\n"
+        "Promoter-App:  web  \npromoter-app: api\nnot a trailer line\n"
+        "Has Space: no\nPromoter-Url: https://ci.example.com/run/1\n\n\n"
+    )
+    assert trailer_fields(message) == {
+        "promoter-app": ["web", "api"],
+        "promoter-url": ["https://ci.example.com/run/1"],
+    }
+    assert trailer_fields("subject only") == {}

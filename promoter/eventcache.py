@@ -1,0 +1,157 @@
+"""A cache of parsed audit-log events under ``.git/promoter/``, so that reading a long
+history again costs a file read, not a ``git log`` of every commit.
+
+The events reachable from a commit never change, so an entry keyed by that commit (the
+*tip*) stays true for as long as the commit exists. When HEAD has moved on from the tip
+along a straight line of new commits (the usual case: promotions land one after another),
+only those new commits are read from git and put in front of the cached events, which is
+exactly what ``git log`` would list. After a merge, a rewrite or a different branch the
+whole log is read again and the entry replaced.
+
+The file is JSON (plain data, nothing executable), written to a temporary file and renamed
+into place, so a reader never sees half an entry and concurrent writers cannot corrupt it.
+It is only a copy of what git holds: delete it at any time; ``PROMOTER_CACHE=off`` turns it
+off. An unreadable or foreign entry is ignored and rewritten. A shallow clone's boundary is
+part of the key (deepening it adds history behind the same HEAD); with replace refs the
+cache is not used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from promoter import actor as actor_module
+from promoter import git as git_module
+from promoter import records
+from promoter.actor import Actor
+from promoter.records import Change, Event, GateNote
+
+FILE = "events.json"
+_KIND = "promoter-event-cache"
+
+
+class Entry(NamedTuple):
+    """The events reachable from ``tip``, newest first."""
+
+    tip: str
+    events: list[Event]
+
+
+def enabled() -> bool:
+    """False when ``PROMOTER_CACHE`` is ``off`` (or ``0``/``false``/``no``)."""
+    return os.environ.get("PROMOTER_CACHE", "on").strip().lower() not in ("off", "0", "false", "no")
+
+
+def _key() -> str:
+    """What the entries depend on: the parser's own source, so a changed parser never
+    reads events an older one wrote."""
+    digest = hashlib.sha256(records.GREP.encode())
+    for module in (git_module, records, actor_module):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def _shape(git_dir: Path) -> str | None:
+    """What else decides which commits HEAD reaches: a shallow clone's boundary (it moves
+    on ``git fetch --deepen``) and grafts; None when replace refs rewrite history, which
+    this cache does not follow."""
+    if (git_dir / "refs" / "replace").is_dir():
+        return None
+    digest = hashlib.sha256()
+    for name in ("shallow", "info/grafts", "packed-refs"):
+        try:
+            data = (git_dir / name).read_bytes()
+        except OSError:
+            data = b""
+        if name == "packed-refs":
+            if b" refs/replace/" in data:
+                return None
+            continue
+        digest.update(name.encode() + b"\0" + data + b"\0")
+    return digest.hexdigest()
+
+
+def path(git_dir: Path) -> Path:
+    """Where the entry of the repository whose git directory is ``git_dir`` lives."""
+    return git_dir / "promoter" / FILE
+
+
+def load(git_dir: Path) -> Entry | None:
+    """The cached entry, or None when there is none usable."""
+    try:
+        shape = _shape(git_dir)
+        if shape is None:
+            return None
+        data = json.loads(path(git_dir).read_bytes())
+        if data.get("kind") != _KIND or data.get("key") != _key() or data.get("shape") != shape:
+            return None
+        return Entry(str(data["tip"]), _events(data["events"]))
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return None  # missing, unreadable, or not ours: read git instead
+
+
+def store(git_dir: Path, entry: Entry) -> None:
+    """Write ``entry`` atomically; a read-only repository just goes without a cache."""
+    target, shape = path(git_dir), _shape(git_dir)
+    if shape is None:
+        return
+    data = {"kind": _KIND, "key": _key(), "shape": shape, "tip": entry.tip, "events": entry.events}
+    with contextlib.suppress(OSError):
+        target.parent.mkdir(exist_ok=True)
+        # Events are tuples of tuples: JSON arrays as they are, in one C call (json.dump
+        # would write in small chunks); only their times need converting.
+        text = json.dumps(
+            data, separators=(",", ":"), default=dt.datetime.isoformat, check_circular=False
+        )
+        handle, temp = tempfile.mkstemp(prefix=f".{FILE}.", dir=target.parent)
+        try:
+            os.fchmod(handle, 0o644)  # like git's own files: readable by the repo's group
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(text)
+            Path(temp).replace(target)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+
+
+def _events(rows: list[list[Any]]) -> list[Event]:
+    actors: dict[tuple[str, ...], Actor] = {}
+    events = []
+    when = dt.datetime.fromisoformat
+    for row in rows:
+        (kind, env, who, sources, changes, gates, hotfix, app, digest, check, url,
+         baseline, sha, at, author) = row  # fmt: skip
+        key = tuple(who)
+        person = actors.get(key)
+        if person is None:
+            person = actors[key] = Actor(*who)
+        events.append(
+            Event(
+                kind,
+                env,
+                person,
+                tuple(sources),
+                tuple(Change(*c) for c in changes) if changes else (),
+                tuple(GateNote(*g) for g in gates) if gates else (),
+                hotfix,
+                app,
+                digest,
+                (check[0], check[1]) if check else None,
+                url,
+                tuple((b[0], b[1], b[2]) for b in baseline) if baseline else (),
+                sha,
+                when(at) if at else None,
+                author,
+            )
+        )
+    if any(event.kind not in records.KINDS for event in events):
+        raise ValueError("unknown event kind")
+    return events

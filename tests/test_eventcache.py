@@ -1,0 +1,186 @@
+"""The event cache under .git/promoter/: it returns exactly what `git log` says, reads
+only new commits when HEAD moved on in a straight line, and is thrown away otherwise."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from promoter import eventcache
+from promoter.git import Git
+from promoter.history import read_events
+from promoter.records import Event
+from tests.conftest import CASES, Runner
+from tests.gitutil import commit_all, git, remote_with_clone
+from tests.test_promote import Flow, to_staging
+
+
+@pytest.fixture
+def flow(tmp_path: Path, run: Runner) -> Flow:
+    work, remote = remote_with_clone(tmp_path, CASES / "flow")
+    flow = Flow(work, remote, run)
+    to_staging(flow)  # publish, record, promote: a handful of events of every kind
+    return flow
+
+
+def from_git(work: Path, monkeypatch: pytest.MonkeyPatch) -> list[Event]:
+    """The events as `git log` gives them, with the cache off."""
+    with monkeypatch.context() as patch:
+        patch.setenv("PROMOTER_CACHE", "off")
+        return read_events(Git.open(work))
+
+
+def cached(work: Path) -> list[Event]:
+    return read_events(Git.open(work))
+
+
+def cache_file(work: Path) -> Path:
+    return work / ".git" / "promoter" / eventcache.FILE
+
+
+def tamper(work: Path) -> str:
+    """Rewrite the cached entry's oldest event (the first commit's publish) so that a read
+    from the cache is told apart from a read from git; return the marker."""
+    data = json.loads(cache_file(work).read_text())
+    data["events"][-1][1] = "tampered"
+    cache_file(work).write_text(json.dumps(data))
+    return "tampered"
+
+
+def test_cached_events_equal_what_git_log_says(flow: Flow, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache_file(flow.work).unlink(missing_ok=True)
+    expected = from_git(flow.work, monkeypatch)
+    assert not cache_file(flow.work).exists()
+    assert len(expected) >= 5
+    assert cached(flow.work) == expected  # read from git, cache written
+    assert cache_file(flow.work).is_file()
+    assert cached(flow.work) == expected  # read back from the file: the same values
+    # times keep their offsets, actors their CI run links, changes their order
+    assert [e.when for e in cached(flow.work)] == [e.when for e in expected]
+
+
+def test_head_moved_on_in_a_line_reads_only_the_new_commits(
+    flow: Flow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cached(flow.work)
+    marker = tamper(flow.work)
+    assert cached(flow.work)[-1].environment == marker  # the file is what is read
+    flow.ok("record", "staging", "web", "--check", "regression=passed")
+    flow.ok("approve", "web", "--to", "prod", actor="Alice <alice@example.com>")
+    events = cached(flow.work)
+    truth = from_git(flow.work, monkeypatch)
+    assert events[:2] == truth[:2]  # the two new commits come from git...
+    assert [e.kind for e in events[:2]] == ["approve", "record"]
+    assert events[-1].environment == marker  # ...the rest from the cache
+    assert events[2:-1] == truth[2:-1]
+
+
+@pytest.mark.parametrize("how", ["merge", "rewrite", "other-branch"])
+def test_anything_but_a_straight_line_reads_the_whole_log_again(
+    flow: Flow, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    cached(flow.work)
+    tamper(flow.work)
+    if how == "merge":
+        base = flow.head()
+        git(flow.work, "checkout", "--quiet", "-b", "side")
+        (flow.work / "NOTES.md").write_text("side\n")
+        commit_all(flow.work, "side change")
+        git(flow.work, "checkout", "--quiet", "main")
+        flow.ok("record", "staging", "web", "--check", "regression=passed")
+        git(flow.work, "merge", "--quiet", "--no-ff", "-m", "merge side", "side")
+        assert flow.head() != base
+    elif how == "rewrite":
+        git(flow.work, "reset", "--quiet", "--hard", "HEAD~1")
+        (flow.work / "NOTES.md").write_text("rewritten\n")
+        commit_all(flow.work, "history rewritten")
+    else:
+        git(flow.work, "checkout", "--quiet", "-b", "older", "HEAD~2")
+    assert cached(flow.work) == from_git(flow.work, monkeypatch)
+    assert "tampered" not in cache_file(flow.work).read_text()  # replaced
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"{not json",
+        b"[]",
+        b'{"kind": "promoter-event-cache", "key": "stale", "tip": "x", "events": []}',
+        b"",
+    ],
+    ids=["malformed", "not-an-object", "other-parser-version", "empty"],
+)
+def test_an_unusable_cache_file_is_ignored_and_rewritten(
+    flow: Flow, monkeypatch: pytest.MonkeyPatch, content: bytes
+) -> None:
+    cache_file(flow.work).parent.mkdir(exist_ok=True)
+    cache_file(flow.work).write_bytes(content)
+    assert cached(flow.work) == from_git(flow.work, monkeypatch)
+    assert json.loads(cache_file(flow.work).read_text())["tip"] == flow.head()
+
+
+def test_an_entry_with_another_shape_of_history_is_not_used(
+    flow: Flow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cached(flow.work)
+    data = json.loads(cache_file(flow.work).read_text())
+    data["shape"] = "0" * 64
+    data["events"] = []
+    cache_file(flow.work).write_text(json.dumps(data))
+    assert cached(flow.work) == from_git(flow.work, monkeypatch) != []
+
+
+def test_a_deepened_shallow_clone_sees_the_older_events(
+    flow: Flow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "--quiet", "--depth", "2", flow.remote.as_uri(), str(shallow))
+    few = cached(shallow)
+    assert len(few) == 2
+    git(shallow, "fetch", "--quiet", "--unshallow")
+    everything = cached(shallow)
+    assert len(everything) > len(few)
+    assert everything == from_git(shallow, monkeypatch)
+
+
+def test_replace_refs_turn_the_cache_off(flow: Flow, monkeypatch: pytest.MonkeyPatch) -> None:
+    git(flow.work, "replace", "--graft", "HEAD", "HEAD~2")
+    assert cached(flow.work) == from_git(flow.work, monkeypatch)
+    assert not cache_file(flow.work).exists()
+
+
+def test_cache_off_writes_nothing(flow: Flow, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache_file(flow.work).unlink(missing_ok=True)
+    from_git(flow.work, monkeypatch)
+    assert not cache_file(flow.work).exists()
+    result = flow.ok("history")  # the CLI honours it too
+    assert cache_file(flow.work).exists()
+    cache_file(flow.work).unlink()
+    off = flow.runner("history", cwd=flow.work, env={"PROMOTER_CACHE": "off"})
+    assert off.returncode == 0 and off.stdout == result.stdout
+    assert not cache_file(flow.work).exists()
+
+
+def test_a_repository_where_the_cache_cannot_be_written_still_reads(
+    flow: Flow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = flow.work / ".git" / "promoter"
+    if folder.is_dir():
+        for item in folder.iterdir():
+            item.unlink()
+        folder.rmdir()
+    folder.write_text("a file where the cache folder would be\n")
+    assert cached(flow.work) == from_git(flow.work, monkeypatch)
+    assert folder.read_text() == "a file where the cache folder would be\n"
+    assert not list(folder.parent.glob("promoter*.json"))
+
+
+def test_history_output_is_the_same_from_the_cache(flow: Flow) -> None:
+    cache_file(flow.work).unlink(missing_ok=True)
+    first = flow.ok("history", "-o", "json")  # writes the entry
+    assert cache_file(flow.work).is_file()
+    second = flow.ok("history", "-o", "json")  # reads it
+    assert first.stdout == second.stdout
+    assert len(json.loads(second.stdout)["events"]) == 7

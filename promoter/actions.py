@@ -62,7 +62,7 @@ def system_clock() -> dt.datetime:
 def open_context(layout: Layout) -> Context:
     """Open the git repository around ``layout`` and find out who is acting."""
     git = Git.open(layout.root)
-    actor = current_actor(git.config("user.name"), git.config("user.email"))
+    actor = current_actor(*git.identity())
     return Context(layout, git, actor, system_clock)
 
 

@@ -44,6 +44,21 @@ class Entry(NamedTuple):
     events: list[Event]
 
 
+class Cached(NamedTuple):
+    """A stored entry whose header matched: its tip, and its events still to be read."""
+
+    tip: str
+    body: bytes
+
+    def events(self) -> list[Event] | None:
+        """The stored events, or None when they cannot be read back."""
+        try:
+            rows = json.loads(self.body)
+            return _events(rows) if isinstance(rows, list) else None
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+            return None
+
+
 def enabled() -> bool:
     """False when ``PROMOTER_CACHE`` is ``off`` (or ``0``/``false``/``no``)."""
     return os.environ.get("PROMOTER_CACHE", "on").strip().lower() not in ("off", "0", "false", "no")
@@ -84,17 +99,20 @@ def path(git_dir: Path) -> Path:
     return git_dir / "promoter" / FILE
 
 
-def load(git_dir: Path) -> Entry | None:
-    """The cached entry, or None when there is none usable."""
+def load(git_dir: Path) -> Cached | None:
+    """The cached entry for this repository and this parser, or None."""
     try:
         shape = _shape(git_dir)
         if shape is None:
             return None
-        data = json.loads(path(git_dir).read_bytes())
+        # Line 1 is the header, line 2 the events: a stale entry is told by its header
+        # alone, without decoding tens of megabytes of events.
+        header, _, body = path(git_dir).read_bytes().partition(b"\n")
+        data = json.loads(header)
         if data.get("kind") != _KIND or data.get("key") != _key() or data.get("shape") != shape:
             return None
-        return Entry(str(data["tip"]), _events(data["events"]))
-    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return Cached(str(data["tip"]), body)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # missing, unreadable, or not ours: read git instead
 
 
@@ -103,19 +121,20 @@ def store(git_dir: Path, entry: Entry) -> None:
     target, shape = path(git_dir), _shape(git_dir)
     if shape is None:
         return
-    data = {"kind": _KIND, "key": _key(), "shape": shape, "tip": entry.tip, "events": entry.events}
+    header = {"kind": _KIND, "key": _key(), "shape": shape, "tip": entry.tip}
     with contextlib.suppress(OSError):
         target.parent.mkdir(exist_ok=True)
         # Events are tuples of tuples: JSON arrays as they are, in one C call (json.dump
         # would write in small chunks); only their times need converting.
-        text = json.dumps(
-            data, separators=(",", ":"), default=dt.datetime.isoformat, check_circular=False
+        body = json.dumps(
+            entry.events, separators=(",", ":"), default=dt.datetime.isoformat, check_circular=False
         )
         handle, temp = tempfile.mkstemp(prefix=f".{FILE}.", dir=target.parent)
         try:
             os.fchmod(handle, 0o644)  # like git's own files: readable by the repo's group
             with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(text)
+                out.write(json.dumps(header) + "\n")
+                out.write(body)
             Path(temp).replace(target)
         except BaseException:
             Path(temp).unlink(missing_ok=True)

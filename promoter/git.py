@@ -55,6 +55,17 @@ class Commit(NamedTuple):
         return self.fields.get(key.lower(), [])
 
 
+class Worktree(NamedTuple):
+    """The state of the working copy, as ``git status`` reports it."""
+
+    head: str | None  # None before the first commit
+    branch: str | None  # None on a detached HEAD
+    upstream: tuple[str, str] | None  # (remote, branch) it tracks, when git can compare
+    ahead: int  # commits the upstream does not have
+    behind: int  # commits only the upstream has
+    dirty: list[str]  # paths with staged, unstaged or untracked changes
+
+
 class PushRejected(GitError):
     """The remote refused a push because it moved on (not a fast-forward)."""
 
@@ -145,20 +156,6 @@ class Git:
 
     # -- state -------------------------------------------------------------------------
 
-    def has_commits(self) -> bool:
-        """False in a repository whose branch has no commit yet."""
-        from git import GitCommandError
-
-        try:
-            self._repo.git.execute(["git", "rev-parse", "--verify", "--quiet", "HEAD"])
-        except GitCommandError:
-            return False
-        return True
-
-    def head(self) -> str:
-        """The sha of HEAD."""
-        return self.run("rev-parse", "HEAD").strip()
-
     def head_or_none(self) -> str | None:
         """The sha of HEAD, or None in a repository whose branch has no commit yet."""
         from git import GitCommandError
@@ -169,6 +166,14 @@ class Git:
             ).strip()
         except GitCommandError:
             return None
+
+    def has_commits(self) -> bool:
+        """False in a repository whose branch has no commit yet."""
+        return self.head_or_none() is not None
+
+    def head(self) -> str:
+        """The sha of HEAD."""
+        return self.run("rev-parse", "HEAD").strip()
 
     @property
     def git_dir(self) -> Path:
@@ -189,62 +194,73 @@ class Git:
             expected = entry[1]
         return expected == ancestor
 
-    def branch(self) -> str:
-        """The current branch; refuses a detached HEAD."""
+    def worktree(self) -> Worktree:
+        """HEAD, the branch, its upstream, and uncommitted paths, from one ``git status``."""
+        out = self.run("status", "--porcelain=v2", "--branch", "--untracked-files=all", "-z")
+        head = branch = tracked = None
+        ahead = behind = 0
+        counted = False
+        dirty: list[str] = []
+        entries = iter(out.split("\0"))
+        for entry in entries:
+            if entry.startswith("# "):
+                name, _, value = entry[2:].partition(" ")
+                if name == "branch.oid" and value != "(initial)":
+                    head = value
+                elif name == "branch.head" and value != "(detached)":
+                    branch = value
+                elif name == "branch.upstream":
+                    tracked = value
+                elif name == "branch.ab":
+                    plus, minus = value.split()
+                    ahead, behind, counted = int(plus), -int(minus), True
+            elif entry:
+                # "1 XY ... path", "2 XY ... path" + the original path, "u ...", "? path"
+                fields = {"1": 8, "2": 9, "u": 10, "?": 1, "!": 1}.get(entry[0], 0)
+                dirty.append(entry.split(" ", fields)[-1])
+                if entry[0] == "2":
+                    next(entries, None)  # a rename's original path
+        remote, _, remote_branch = (tracked or "").partition("/")
+        # An upstream git cannot compare with (configured, never fetched) counts as none.
+        upstream = (remote, remote_branch) if remote_branch and counted else None
+        return Worktree(head, branch, upstream, ahead, behind, dirty)
+
+    def identity(self) -> tuple[str | None, str | None]:
+        """git's ``user.name`` and ``user.email`` (the last of each), from one call."""
         from git import GitCommandError
 
         try:
-            name = str(
-                self._repo.git.execute(["git", "symbolic-ref", "--quiet", "--short", "HEAD"])
-            ).strip()
+            out = str(
+                self._repo.git.execute(
+                    ["git", "config", "--get-regexp", r"^user\.(name|email)$"], env=_C_LOCALE
+                )
+            )
         except GitCommandError:
-            name = ""
-        if not name:
-            raise GitError("HEAD is detached", hint="Check out the branch to promote on")
-        return name
-
-    def upstream(self) -> tuple[str, str] | None:
-        """The (remote, branch) the current branch tracks, or None."""
-        from git import GitCommandError
-
-        try:
-            ref = self._repo.git.execute(
-                ["git", "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}"],
-                env=_C_LOCALE,
-            ).strip()
-        except GitCommandError:
-            return None
-        remote, _, branch = ref.partition("/")
-        return (remote, branch) if branch else None
-
-    def dirty(self, paths: Sequence[str] = ()) -> list[str]:
-        """Paths with uncommitted changes (staged, unstaged or untracked), git's short form."""
-        out = self.run("status", "--porcelain=v1", "--untracked-files=all", "--", *paths)
-        return [line[3:] for line in out.splitlines() if line.strip()]
-
-    def config(self, key: str) -> str | None:
-        """A git config value, or None."""
-        from git import GitCommandError
-
-        try:
-            return str(self._repo.git.execute(["git", "config", "--get", key])).strip() or None
-        except GitCommandError:
-            return None
-
-    def ahead_behind(self, ref: str) -> tuple[int, int]:
-        """How many commits HEAD is ahead of and behind ``ref``."""
-        out = self.run("rev-list", "--left-right", "--count", f"HEAD...{ref}").split()
-        return int(out[0]), int(out[1])
+            return None, None
+        found: dict[str, str] = {}
+        for line in out.splitlines():
+            key, _, value = line.partition(" ")
+            found[key.lower()] = value.strip()
+        return found.get("user.name") or None, found.get("user.email") or None
 
     # -- changes -----------------------------------------------------------------------
 
-    def commit(self, paths: Sequence[str], message: str, *, allow_empty: bool = False) -> str:
+    def commit(
+        self,
+        paths: Sequence[str],
+        message: str,
+        *,
+        new: Sequence[str] = (),
+        allow_empty: bool = False,
+    ) -> str:
         """Commit exactly ``paths`` (or nothing, with allow_empty) and return the new sha.
 
-        ``git commit`` itself runs, so the user's hooks and signing configuration apply.
+        ``paths`` git already tracks are committed as they are in the work tree (``git
+        commit -- PATHS``); the ``new`` ones among them are added first. ``git commit``
+        itself runs, so the user's hooks and signing configuration apply.
         """
-        if paths:
-            self.run("add", "--", *paths)
+        if new:
+            self.run("add", "--", *new)
         # The message goes through a file: a release train's trailers can exceed what one
         # command-line argument may hold.
         with tempfile.TemporaryDirectory(prefix="promoter-") as tmp:

@@ -6,7 +6,8 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from promoter import eventcache, records
+from promoter import records
+from promoter.errors import GitError
 from promoter.gcpause import paused_gc
 from promoter.git import Git
 from promoter.records import Event
@@ -26,30 +27,38 @@ def read_events(
     """
     if rev == "HEAD" and not mentioning and limit is None:
         return _all_events(git)
-    if rev == "HEAD" and not git.has_commits():
-        return []  # a new repository: no history yet
     with paused_gc():
         found = (
             git.log(rev, fixed=mentioning, max_count=limit)
             if mentioning
             else git.log(rev, grep=records.GREP, max_count=limit)
         )
-        return records.parse_all(found)  # parsed while git still writes the log
+        try:
+            return records.parse_all(found)  # parsed while git still writes the log
+        except GitError:
+            if rev == "HEAD" and not git.has_commits():
+                return []  # a new repository: no history yet
+            raise
 
 
 def _all_events(git: Git) -> list[Event]:
     """Every event reachable from HEAD: cached, extended with new commits, or read whole."""
+    from promoter import eventcache  # json and hashlib: only for whole-history reads
+
     head = git.head_or_none()
     if head is None:
         return []  # a new repository: no history yet
     use_cache = eventcache.enabled()
     with paused_gc():
-        entry = eventcache.load(git.git_dir) if use_cache else None
-        if entry is not None and entry.tip == head:
-            return entry.events
-        if entry is not None and git.extends_linearly(entry.tip, head):
-            found = git.log(f"{entry.tip}..{head}", grep=records.GREP)
-            events = records.parse_all(found) + entry.events
+        cached = eventcache.load(git.git_dir) if use_cache else None
+        known = None
+        if cached is not None and (cached.tip == head or git.extends_linearly(cached.tip, head)):
+            known = cached.events()
+        if cached is not None and known is not None and cached.tip == head:
+            return known
+        if cached is not None and known is not None:
+            found = git.log(f"{cached.tip}..{head}", grep=records.GREP)
+            events = records.parse_all(found) + known
         else:
             events = records.parse_all(git.log(head, grep=records.GREP))
         if use_cache:

@@ -34,31 +34,36 @@ class Landed:
     attempts: int
 
 
-def preflight(git: Git, *, push: bool) -> tuple[str, tuple[str, str] | None]:
-    """Refuse a dirty worktree or unpushed commits; return the branch and its upstream."""
-    dirty = git.dirty()
-    if dirty:
+def preflight(git: Git, *, push: bool) -> tuple[str | None, tuple[str, str] | None]:
+    """Refuse a dirty worktree or unpushed commits; return HEAD and the upstream to push to.
+
+    One ``git status`` answers all of it.
+    """
+    state = git.worktree()
+    if state.dirty:
+        dirty = state.dirty
         shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
         raise GitError(
             f"the worktree has uncommitted changes ({shown})",
             hint="Commit or stash them first: promoter commits only its own change",
         )
-    branch = git.branch()
-    upstream = git.upstream() if push else None
+    branch = state.branch
+    if branch is None:
+        raise GitError("HEAD is detached", hint="Check out the branch to promote on")
+    upstream = state.upstream if push else None
     if push and upstream is None:
         raise GitError(
             f"{branch} has no upstream branch to push to",
             hint=f"Set one (git push -u origin {branch}), or pass --no-push to commit locally",
         )
-    if upstream is not None:
-        ahead, _ = git.ahead_behind(f"{upstream[0]}/{upstream[1]}")
-        if ahead:
-            raise GitError(
-                f"{branch} has {ahead} commit{'s' * (ahead != 1)} that "
-                f"{upstream[0]}/{upstream[1]} does not have",
-                hint="Push or drop them first, so a promotion never publishes other work",
-            )
-    return branch, upstream
+    if upstream is not None and state.ahead:
+        ahead = state.ahead
+        raise GitError(
+            f"{branch} has {ahead} commit{'s' * (ahead != 1)} that "
+            f"{upstream[0]}/{upstream[1]} does not have",
+            hint="Push or drop them first, so a promotion never publishes other work",
+        )
+    return state.head, upstream
 
 
 def land(
@@ -74,16 +79,19 @@ def land(
     ``prepare`` is called again after every fetch, so the change is planned on the newest
     state of the branch (another promotion may have landed, or made this one moot).
     """
-    _, upstream = preflight(git, push=push)
+    head, upstream = preflight(git, push=push)
     for attempt in range(1, attempts + 1):
         change = prepare()
         if change is None:
             return None
-        base = git.head()
+        base = head if attempt == 1 and head else git.head()
         try:
+            new = [path for path in change.files if not (git.root / path).exists()]
             for path, text in change.files.items():
                 write_atomic(git.root / path, text)
-            sha = git.commit(list(change.files), change.message, allow_empty=not change.files)
+            sha = git.commit(
+                list(change.files), change.message, new=new, allow_empty=not change.files
+            )
         except BaseException:
             git.reset_hard(base)  # the worktree was clean: this only undoes our own writes
             raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,12 +41,22 @@ def cache_file(work: Path) -> Path:
     return work / ".git" / "promoter" / eventcache.FILE
 
 
+def read_entry(work: Path) -> tuple[dict[str, Any], list[Any]]:
+    """The stored header (line 1) and events (line 2)."""
+    header, events = cache_file(work).read_text().split("\n")
+    return json.loads(header), json.loads(events)
+
+
+def write_entry(work: Path, header: dict[str, Any], events: object) -> None:
+    cache_file(work).write_text(json.dumps(header) + "\n" + json.dumps(events))
+
+
 def tamper(work: Path) -> str:
     """Rewrite the cached entry's oldest event (the first commit's publish) so that a read
     from the cache is told apart from a read from git; return the marker."""
-    data = json.loads(cache_file(work).read_text())
-    data["events"][-1][1] = "tampered"
-    cache_file(work).write_text(json.dumps(data))
+    header, events = read_entry(work)
+    events[-1][1] = "tampered"
+    write_entry(work, header, events)
     return "tampered"
 
 
@@ -107,7 +118,7 @@ def test_anything_but_a_straight_line_reads_the_whole_log_again(
     [
         b"{not json",
         b"[]",
-        b'{"kind": "promoter-event-cache", "key": "stale", "tip": "x", "events": []}',
+        b'{"kind": "promoter-event-cache", "key": "stale", "shape": "", "tip": "x"}\n[]',
         b"",
     ],
     ids=["malformed", "not-an-object", "other-parser-version", "empty"],
@@ -118,18 +129,27 @@ def test_an_unusable_cache_file_is_ignored_and_rewritten(
     cache_file(flow.work).parent.mkdir(exist_ok=True)
     cache_file(flow.work).write_bytes(content)
     assert cached(flow.work) == from_git(flow.work, monkeypatch)
-    assert json.loads(cache_file(flow.work).read_text())["tip"] == flow.head()
+    assert read_entry(flow.work)[0]["tip"] == flow.head()
 
 
 def test_an_entry_with_another_shape_of_history_is_not_used(
     flow: Flow, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cached(flow.work)
-    data = json.loads(cache_file(flow.work).read_text())
-    data["shape"] = "0" * 64
-    data["events"] = []
-    cache_file(flow.work).write_text(json.dumps(data))
+    header, _ = read_entry(flow.work)
+    write_entry(flow.work, {**header, "shape": "0" * 64}, [])
     assert cached(flow.work) == from_git(flow.work, monkeypatch) != []
+
+
+@pytest.mark.parametrize("body", ["{not json", "[[1, 2]]", '[["promote"]]', "{}"])
+def test_a_valid_header_over_unreadable_events_reads_git(
+    flow: Flow, monkeypatch: pytest.MonkeyPatch, body: str
+) -> None:
+    cached(flow.work)
+    header, _ = read_entry(flow.work)
+    cache_file(flow.work).write_text(json.dumps(header) + "\n" + body)
+    assert cached(flow.work) == from_git(flow.work, monkeypatch)
+    assert len(read_entry(flow.work)[1]) == len(from_git(flow.work, monkeypatch))  # rewritten
 
 
 def test_a_deepened_shallow_clone_sees_the_older_events(

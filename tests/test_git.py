@@ -8,6 +8,7 @@ import pytest
 
 from promoter.errors import GitError
 from promoter.git import Git, PushRejected, trailer_fields
+from promoter.land import preflight
 from tests.conftest import CASES
 from tests.gitutil import clone, commit_all, git, remote_with_clone
 
@@ -26,17 +27,30 @@ def test_open_refuses_a_folder_outside_git(tmp_path: Path) -> None:
 def test_open_finds_the_root_from_a_subfolder(work: Path) -> None:
     repo = Git.open(work / "environments")
     assert repo.root == work.resolve()
-    assert repo.branch() == "main"
-    assert repo.upstream() == ("origin", "main")
+    state = repo.worktree()
+    assert (state.branch, state.upstream, state.ahead, state.behind) == (
+        "main",
+        ("origin", "main"),
+        0,
+        0,
+    )
+    assert state.head == repo.head()
 
 
-def test_dirty_lists_changed_and_untracked_files(work: Path) -> None:
+def test_dirty_lists_changed_staged_renamed_and_untracked_files(work: Path) -> None:
     repo = Git.open(work)
-    assert repo.dirty() == []
+    assert repo.worktree().dirty == []
     (work / "environments" / "dev.yaml").write_text("changed\n")
-    (work / "notes.txt").write_text("new\n")
-    assert sorted(repo.dirty()) == ["environments/dev.yaml", "notes.txt"]
-    assert repo.dirty(["environments"]) == ["environments/dev.yaml"]
+    (work / "notes with spaces.txt").write_text("new\n")
+    (work / "new dir").mkdir()
+    (work / "new dir" / "deep.txt").write_text("new\n")
+    git(work, "mv", "environments/pipeline.yaml", "environments/renamed pipeline.yaml")
+    assert sorted(repo.worktree().dirty) == [
+        "environments/dev.yaml",
+        "environments/renamed pipeline.yaml",
+        "new dir/deep.txt",
+        "notes with spaces.txt",
+    ]
 
 
 def test_commit_only_the_named_paths_with_trailers(work: Path) -> None:
@@ -46,7 +60,7 @@ def test_commit_only_the_named_paths_with_trailers(work: Path) -> None:
     message = "subject\n\nbody line\n\nPromoter-App: web\nPromoter-Gate: checks pass (a, b)\n"
     sha = repo.commit(["environments/dev.yaml"], message)
     assert repo.head() == sha
-    assert repo.dirty() == ["other.txt"]
+    assert repo.worktree().dirty == ["other.txt"]
     (commit,) = list(repo.log(max_count=1))
     assert commit.sha == sha and commit.subject == "subject"
     assert commit.author_email == "test@example.com"
@@ -98,7 +112,7 @@ def test_push_rejected_when_the_remote_moved_on_then_fetch_and_fast_forward(
         repo.push("origin", "main")
     repo.reset_hard(start)
     repo.fetch("origin", "main")
-    assert repo.ahead_behind("origin/main") == (0, 1)
+    assert repo.worktree()[2:5] == (("origin", "main"), 0, 1)
     repo.fast_forward("origin/main")
     repo.commit([], "mine again\n", allow_empty=True)
     repo.push("origin", "main")
@@ -125,8 +139,25 @@ def test_unsigned_commit_does_not_verify(work: Path) -> None:
 
 def test_detached_head_is_refused(work: Path) -> None:
     git(work, "checkout", "--quiet", "--detach")
+    assert Git.open(work).worktree().branch is None
     with pytest.raises(GitError, match="HEAD is detached"):
-        Git.open(work).branch()
+        preflight(Git.open(work), push=False)
+
+
+def test_an_upstream_never_fetched_counts_as_none(work: Path) -> None:
+    git(work, "checkout", "--quiet", "-b", "feature")
+    git(work, "config", "branch.feature.remote", "origin")
+    git(work, "config", "branch.feature.merge", "refs/heads/feature")
+    state = Git.open(work).worktree()
+    assert (state.branch, state.upstream) == ("feature", None)
+    with pytest.raises(GitError, match="no upstream"):
+        preflight(Git.open(work), push=True)
+
+
+def test_identity_is_gits_user_name_and_email(work: Path) -> None:
+    assert Git.open(work).identity() == ("Test User", "test@example.com")
+    git(work, "config", "user.name", "Somebody Else")
+    assert Git.open(work).identity() == ("Somebody Else", "test@example.com")
 
 
 def test_a_repository_without_commits_has_an_empty_history(tmp_path: Path) -> None:

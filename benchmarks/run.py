@@ -142,6 +142,7 @@ class Row:
     target: float | None
     ratio: float | None = None
     inclusive: bool = False
+    show_ratio: bool = False  # no target, but say how many times the baseline it took
 
     def target_cell(self) -> str:
         if self.ratio is not None:
@@ -153,6 +154,9 @@ class Row:
     def verdict(self, mine: Timing, theirs: Timing) -> tuple[str, bool]:
         """The "vs target" cell, and whether the target was missed."""
         if self.target is None and self.ratio is None:
+            measured = mine.seconds and theirs.seconds and not (mine.error or theirs.error)
+            if self.show_ratio and measured:
+                return f"– ({mine.median / theirs.median:.1f}× baseline)", False
             return "–", False
         if mine.command.problem:
             return "– (not measured)", False
@@ -658,9 +662,14 @@ def history_rows(
     )
     app, target = info["app"], info["target"]
     gates_env = isolated(base_env, PROMOTER_NOW=info["now"], PROMOTER_ACTOR=info["actor"])
+    cache = repo / ".git" / "promoter" / "events.json"
+
+    def no_cache(command: Command) -> None:
+        cache.unlink(missing_ok=True)
+
     rows = [
         Row(
-            f"`history` {size}",
+            f"`history` {size}, event cache warm (the run before wrote it)",
             Command(
                 "promoter",
                 [*argv, "history", "--repo", str(repo)],
@@ -671,6 +680,31 @@ def history_rows(
             None,
             ratio=1.5,
             inclusive=True,
+        ),
+        Row(
+            f"`history` {size}, first run: no cache yet, writes it (a fresh clone)",
+            Command(
+                "promoter",
+                [*argv, "history", "--repo", str(repo)],
+                env,
+                check=expect_lines(events + 1),
+                prepare=no_cache,
+            ),
+            log,
+            None,
+            show_ratio=True,
+        ),
+        Row(
+            f"`history` {size}, `PROMOTER_CACHE=off`",
+            Command(
+                "promoter",
+                [*argv, "history", "--repo", str(repo)],
+                isolated(base_env, PROMOTER_CACHE="off"),
+                check=expect_lines(events + 1),
+            ),
+            log,
+            None,
+            show_ratio=True,
         ),
         Row(
             f"`gates {app} --to {target}` {size}",

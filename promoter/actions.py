@@ -69,12 +69,13 @@ def open_context(layout: Layout) -> Context:
 MAX_FILTERS = 64  # past this many digests, reading the whole history is cheaper
 
 
-def evidence(ctx: Context, mentioning: Sequence[str] = ()) -> Evidence:
+def evidence(ctx: Context, mentioning: Sequence[str] = (), *, cached: bool = True) -> Evidence:
     """What the history proves, from one bulk ``git log``: only about ``mentioning``
-    (digests, trailer lines) when given, which keeps gate checks fast on long histories."""
+    (digests, trailer lines) when given, which keeps gate checks fast on long histories.
+    ``cached=False`` reads git itself even for the whole log (no event cache)."""
     if len(mentioning) > MAX_FILTERS:
         mentioning = ()
-    return build_evidence(read_events(ctx.git, mentioning=mentioning))
+    return build_evidence(read_events(ctx.git, mentioning=mentioning, cached=cached))
 
 
 def _mentioning(snapshot: Snapshot, request: Request) -> list[str]:
@@ -291,7 +292,9 @@ def adopt(ctx: Context, *, push: bool = True) -> tuple[Event, Landed | None]:
 
 
 def run_audit(ctx: Context, *, require_signed: bool = False) -> list[AuditFinding]:
-    """Lineage problems of the repository, from git alone."""
+    """Lineage problems of the repository, from git alone: the verifier does not trust the
+    local event cache, which anyone who can write to ``.git`` could edit."""
     snapshot = load_snapshot(ctx.layout)
     env_dir = ctx.git_path(ctx.layout.display(ctx.layout.env_dir))
-    return audit(ctx.git, snapshot, evidence(ctx), [env_dir], require_signed=require_signed)
+    proof = evidence(ctx, cached=False)
+    return audit(ctx.git, snapshot, proof, [env_dir], require_signed=require_signed)

@@ -16,16 +16,22 @@ MOVES = ("publish", "promote", "rollback")  # the events that change a pinned di
 
 
 def read_events(
-    git: Git, rev: str = "HEAD", *, mentioning: Sequence[str] = (), limit: int | None = None
+    git: Git,
+    rev: str = "HEAD",
+    *,
+    mentioning: Sequence[str] = (),
+    limit: int | None = None,
+    cached: bool = True,
 ) -> list[Event]:
     """Promoter events reachable from ``rev``, newest first, from one ``git log``.
 
     With ``mentioning`` (digests, or trailer lines such as ``Promoter-App: web``), git keeps
     only the commits whose message contains one of them: a gate check on a long history
     parses a handful of commits, not all of them. ``limit`` stops git after that many.
-    The whole log of HEAD comes from the event cache when it holds it (``eventcache``).
+    The whole log of HEAD comes from the event cache when it holds it (``eventcache``),
+    unless ``cached`` is False.
     """
-    if rev == "HEAD" and not mentioning and limit is None:
+    if rev == "HEAD" and not mentioning and limit is None and cached:
         return _all_events(git)
     with paused_gc():
         found = (

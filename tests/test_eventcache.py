@@ -204,3 +204,12 @@ def test_history_output_is_the_same_from_the_cache(flow: Flow) -> None:
     second = flow.ok("history", "-o", "json")  # reads it
     assert first.stdout == second.stdout
     assert len(json.loads(second.stdout)["events"]) == 7
+
+
+def test_audit_reads_git_not_the_cache(flow: Flow) -> None:
+    flow.ok("history")  # writes the entry
+    header, _ = read_entry(flow.work)
+    write_entry(flow.work, header, [])  # an entry that hides every event
+    assert flow.ok("history").stdout.strip() == "no promoter events in this history"
+    result = flow.ok("audit")  # the verifier is not fooled by what .git/promoter says
+    assert result.stdout.strip() == "ok: every pinned digest has its lineage in git"

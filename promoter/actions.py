@@ -69,13 +69,17 @@ def open_context(layout: Layout) -> Context:
 MAX_FILTERS = 64  # past this many digests, reading the whole history is cheaper
 
 
-def evidence(ctx: Context, mentioning: Sequence[str] = (), *, cached: bool = True) -> Evidence:
+def evidence(
+    ctx: Context, mentioning: Sequence[str] = (), *, cached: bool = True, shallow_ok: bool = False
+) -> Evidence:
     """What the history proves, from one bulk ``git log``: only about ``mentioning``
     (digests, trailer lines) when given, which keeps gate checks fast on long histories.
-    ``cached=False`` reads git itself even for the whole log (no event cache)."""
+    ``cached=False`` reads git itself even for the whole log (no event cache); a shallow
+    clone is refused unless ``shallow_ok``."""
     if len(mentioning) > MAX_FILTERS:
         mentioning = ()
-    return build_evidence(read_events(ctx.git, mentioning=mentioning, cached=cached))
+    events = read_events(ctx.git, mentioning=mentioning, cached=cached, shallow_ok=shallow_ok)
+    return build_evidence(events)
 
 
 def _mentioning(snapshot: Snapshot, request: Request) -> list[str]:
@@ -128,7 +132,9 @@ def make_plan(ctx: Context, request: Request) -> Plan:
         snapshot,
         documents[request.target],
         request,
-        evidence(ctx, _mentioning(snapshot, request)),
+        # A publication only asks history for approvals of its new digest: in a shallow
+        # clone (a build job's usual checkout) a missing one blocks, it cannot pass.
+        evidence(ctx, _mentioning(snapshot, request), shallow_ok=request.action == "publish"),
         actor=ctx.actor,
         now=ctx.now(),
         artifact_at=_artifact_reader(ctx),

@@ -11,9 +11,9 @@ whole log is read again and the entry replaced.
 The file is JSON (plain data, nothing executable), written to a temporary file and renamed
 into place, so a reader never sees half an entry and concurrent writers cannot corrupt it.
 It is only a copy of what git holds: delete it at any time; ``PROMOTER_CACHE=off`` turns it
-off. An unreadable or foreign entry is ignored and rewritten. A shallow clone's boundary is
-part of the key (deepening it adds history behind the same HEAD); with replace refs the
-cache is not used.
+off. An unreadable or foreign entry is ignored and rewritten. Grafts and a shallow
+boundary are part of the key (deepening a clone adds history behind the same HEAD); with
+replace refs the cache is not used.
 """
 
 from __future__ import annotations
@@ -75,8 +75,9 @@ def _key() -> str:
 
 
 def _shape(git_dir: Path) -> str | None:
-    """What else decides which commits HEAD reaches: a shallow clone's boundary (it moves
-    on ``git fetch --deepen``) and grafts; None when replace refs rewrite history, which
+    """What else decides which commits HEAD reaches: grafts, and a shallow clone's
+    boundary (promoter refuses shallow clones before it reads history; this keeps the
+    cache right without relying on that); None when replace refs rewrite history, which
     this cache does not follow."""
     if (git_dir / "refs" / "replace").is_dir():
         return None

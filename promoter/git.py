@@ -180,6 +180,21 @@ class Git:
         """The repository's git directory (shared by its worktrees)."""
         return Path(self._repo.common_dir)
 
+    def require_full_history(self) -> None:
+        """Refuse a shallow clone: the evidence in its missing history would be unseen.
+
+        Read from git's own marker file (``shallow`` in the git directory), no process.
+        """
+        if (self.git_dir / "shallow").is_file():
+            raise GitError(
+                f"{self.root} is a shallow clone: promoter's evidence (arrivals, checks, "
+                "approvals, soak) lives in the whole history, and a shallow clone hides the "
+                "older part of it, so gates and lineage would be judged on a fraction",
+                hint="Fetch the rest with `git fetch --unshallow`, or clone with full "
+                "history (GitHub Actions: actions/checkout with fetch-depth: 0; GitLab CI: "
+                "GIT_DEPTH: 0)",
+            )
+
     def extends_linearly(self, ancestor: str, head: str) -> bool:
         """Whether ``head`` is ``ancestor`` plus a straight line of single-parent commits."""
         try:

@@ -22,6 +22,7 @@ def read_events(
     mentioning: Sequence[str] = (),
     limit: int | None = None,
     cached: bool = True,
+    shallow_ok: bool = False,
 ) -> list[Event]:
     """Promoter events reachable from ``rev``, newest first, from one ``git log``.
 
@@ -29,8 +30,11 @@ def read_events(
     only the commits whose message contains one of them: a gate check on a long history
     parses a handful of commits, not all of them. ``limit`` stops git after that many.
     The whole log of HEAD comes from the event cache when it holds it (``eventcache``),
-    unless ``cached`` is False.
+    unless ``cached`` is False. A shallow clone is refused unless ``shallow_ok``: for a
+    caller whose missing evidence can only block it, never let something through.
     """
+    if not shallow_ok:
+        git.require_full_history()
     if rev == "HEAD" and not mentioning and limit is None and cached:
         return _all_events(git)
     with paused_gc():

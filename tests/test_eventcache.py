@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from promoter import eventcache
+from promoter.errors import GitError
 from promoter.git import Git
 from promoter.history import read_events
 from promoter.records import Event
@@ -152,17 +153,17 @@ def test_a_valid_header_over_unreadable_events_reads_git(
     assert len(read_entry(flow.work)[1]) == len(from_git(flow.work, monkeypatch))  # rewritten
 
 
-def test_a_deepened_shallow_clone_sees_the_older_events(
+def test_a_shallow_clone_is_refused_and_read_whole_once_unshallowed(
     flow: Flow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     shallow = tmp_path / "shallow"
     git(tmp_path, "clone", "--quiet", "--depth", "2", flow.remote.as_uri(), str(shallow))
-    few = cached(shallow)
-    assert len(few) == 2
+    with pytest.raises(GitError, match="shallow clone") as info:
+        cached(shallow)
+    assert "fetch-depth: 0" in info.value.render()
+    assert not cache_file(shallow).exists()
     git(shallow, "fetch", "--quiet", "--unshallow")
-    everything = cached(shallow)
-    assert len(everything) > len(few)
-    assert everything == from_git(shallow, monkeypatch)
+    assert cached(shallow) == from_git(shallow, monkeypatch) == from_git(flow.work, monkeypatch)
 
 
 def test_replace_refs_turn_the_cache_off(flow: Flow, monkeypatch: pytest.MonkeyPatch) -> None:

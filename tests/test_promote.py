@@ -536,3 +536,27 @@ def test_no_upstream_is_refused_unless_no_push(flow: Flow) -> None:
         "publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web", "--no-push"
     )
     assert "committed locally (no push)" in local.stdout
+
+
+def test_a_shallow_clone_publishes_but_refuses_to_judge_history(flow: Flow, tmp_path: Path) -> None:
+    to_staging(flow)
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "--quiet", "--depth", "1", flow.remote.as_uri(), str(shallow))
+    for args in (
+        ("promote", "web", "--to", "prod"),
+        ("gates", "web", "--to", "prod"),
+        ("rollback", "web", "--env", "staging"),
+        ("history",),
+        ("audit",),
+    ):
+        result = flow(*args, cwd=shallow)
+        assert result.returncode == 4, (args, result.stdout, result.stderr)
+        assert "shallow clone" in result.stderr and "fetch-depth: 0" in result.stderr
+        assert "Traceback" not in result.stderr
+    assert git(shallow, "status", "--porcelain") == ""
+    # a build job's shallow checkout can still publish: missing history can only block it
+    published = flow(
+        "publish", "web", "--to", "dev", "--digest", WEB2, "--version", "2.0.0", cwd=shallow
+    )
+    assert published.returncode == 0, published.stderr
+    assert flow.remote_log()[0] == "publish(web): dev sha256:b2b2b2b2 2.0.0"

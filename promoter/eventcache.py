@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -64,13 +65,17 @@ def enabled() -> bool:
     return os.environ.get("PROMOTER_CACHE", "on").strip().lower() not in ("off", "0", "false", "no")
 
 
-def _key() -> str:
+def _key() -> str | None:
     """What the entries depend on: the parser's own source, so a changed parser never
-    reads events an older one wrote."""
+    reads events an older one wrote; None (no cache) when the source cannot be read, as
+    when promoter runs from a zip."""
     digest = hashlib.sha256(records.GREP.encode())
-    for module in (git_module, records, actor_module):
-        digest.update(Path(module.__file__ or "").read_bytes())
-    digest.update(Path(__file__).read_bytes())
+    try:
+        for module in (git_module, records, actor_module):
+            digest.update(Path(module.__file__ or "").read_bytes())
+        digest.update(Path(__file__).read_bytes())
+    except OSError:
+        return None
     return digest.hexdigest()
 
 
@@ -79,8 +84,9 @@ def _shape(git_dir: Path) -> str | None:
     boundary (promoter refuses shallow clones before it reads history; this keeps the
     cache right without relying on that); None when replace refs rewrite history, which
     this cache does not follow."""
-    if (git_dir / "refs" / "replace").is_dir():
-        return None
+    replace = git_dir / "refs" / "replace"
+    if replace.is_dir() and any(entry.is_file() for entry in replace.rglob("*")):
+        return None  # (`git replace -d` leaves the empty folder behind: that one is fine)
     digest = hashlib.sha256()
     for name in ("shallow", "info/grafts", "packed-refs"):
         try:
@@ -110,7 +116,10 @@ def load(git_dir: Path) -> Cached | None:
         # alone, without decoding tens of megabytes of events.
         header, _, body = path(git_dir).read_bytes().partition(b"\n")
         data = json.loads(header)
-        if data.get("kind") != _KIND or data.get("key") != _key() or data.get("shape") != shape:
+        key = _key()
+        if key is None or data.get("kind") != _KIND or data.get("key") != key:
+            return None
+        if data.get("shape") != shape:
             return None
         return Cached(str(data["tip"]), body)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -119,12 +128,13 @@ def load(git_dir: Path) -> Cached | None:
 
 def store(git_dir: Path, entry: Entry) -> None:
     """Write ``entry`` atomically; a read-only repository just goes without a cache."""
-    target, shape = path(git_dir), _shape(git_dir)
-    if shape is None:
+    target, shape, key = path(git_dir), _shape(git_dir), _key()
+    if shape is None or key is None:
         return
-    header = {"kind": _KIND, "key": _key(), "shape": shape, "tip": entry.tip}
+    header = {"kind": _KIND, "key": key, "shape": shape, "tip": entry.tip}
     with contextlib.suppress(OSError):
         target.parent.mkdir(exist_ok=True)
+        _remove_stale_temporaries(target)
         # Events are tuples of tuples: JSON arrays as they are, in one C call (json.dump
         # would write in small chunks); only their times need converting.
         body = json.dumps(
@@ -132,7 +142,8 @@ def store(git_dir: Path, entry: Entry) -> None:
         )
         handle, temp = tempfile.mkstemp(prefix=f".{FILE}.", dir=target.parent)
         try:
-            os.fchmod(handle, 0o644)  # like git's own files: readable by the repo's group
+            if hasattr(os, "fchmod"):  # POSIX (and Windows from Python 3.13)
+                os.fchmod(handle, 0o644)  # like git's own files: readable by others
             with os.fdopen(handle, "w", encoding="utf-8") as out:
                 out.write(json.dumps(header) + "\n")
                 out.write(body)
@@ -140,6 +151,16 @@ def store(git_dir: Path, entry: Entry) -> None:
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
+
+
+def _remove_stale_temporaries(target: Path) -> None:
+    """Delete what writers killed mid-write left behind (tens of MB each); a write still
+    in progress is younger than a minute and stays."""
+    cutoff = time.time() - 60
+    for leftover in target.parent.glob(f".{target.name}.*"):
+        with contextlib.suppress(OSError):
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
 
 
 def _events(rows: list[list[Any]]) -> list[Event]:

@@ -14,7 +14,7 @@ import os
 import queue
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -64,6 +64,7 @@ class Worktree(NamedTuple):
     ahead: int  # commits the upstream does not have
     behind: int  # commits only the upstream has
     dirty: list[str]  # paths with staged, unstaged or untracked changes
+    tracking: str | None = None  # the remote-tracking ref for upstream, e.g. origin/main
 
 
 class PushRejected(GitError):
@@ -121,19 +122,25 @@ class Git:
     def stream(self, *args: str) -> Iterator[str]:
         """Run ``git ARGS`` and yield its stdout, decoded, in chunks while git still runs.
 
-        A reader thread drains the pipe so that git never waits for the caller: parsing a
-        long ``git log`` then overlaps with git producing it (two processes, two cores).
-        Stopping early kills git. Raise GitError with git's own message if it fails.
+        Reader threads drain stdout and stderr so that git never waits for the caller:
+        parsing a long ``git log`` then overlaps with git producing it (two processes, two
+        cores), and a git that writes much to stderr (warnings, GIT_TRACE) cannot block
+        on a full pipe. Stopping early kills git. Raise GitError with git's own message
+        if it fails.
         """
-        from git import GitCommandError
-
         process = self._repo.git.execute(["git", *args], env=_C_LOCALE, as_process=True)
         proc = process.proc
-        if proc is None or proc.stdout is None:  # pragma: no cover - GitPython always sets them
+        if proc is None or proc.stdout is None or proc.stderr is None:  # pragma: no cover
             raise GitError(f"git {args[0]} did not start", hint="Check that git is installed")
         chunks: queue.SimpleQueue[bytes] = queue.SimpleQueue()
-        reader = threading.Thread(target=_drain, args=(proc.stdout.fileno(), chunks), daemon=True)
-        reader.start()
+        complaints: list[bytes] = []
+        readers = [
+            threading.Thread(target=_drain, args=(proc.stdout.fileno(), chunks.put, True)),
+            threading.Thread(target=_drain, args=(proc.stderr.fileno(), complaints.append)),
+        ]
+        for reader in readers:
+            reader.daemon = True
+            reader.start()
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         finished = False
         try:
@@ -144,15 +151,15 @@ class Git:
         finally:
             if not finished:
                 proc.kill()
-            reader.join()
-            try:
-                process.wait()
-            except GitCommandError as exc:
-                if finished:
-                    raise GitError(
-                        f"git {args[0]} failed: {_stderr(exc)}",
-                        hint="Check the repository state with `git status`",
-                    ) from None
+            for reader in readers:
+                reader.join()
+            status = proc.wait()
+        if status != 0:
+            message = b"".join(complaints).decode("utf-8", errors="replace")
+            raise GitError(
+                f"git {args[0]} failed: {' '.join(message.split())}",
+                hint="Check the repository state with `git status`",
+            )
 
     # -- state -------------------------------------------------------------------------
 
@@ -235,10 +242,23 @@ class Git:
                 dirty.append(entry.split(" ", fields)[-1])
                 if entry[0] == "2":
                     next(entries, None)  # a rename's original path
-        remote, _, remote_branch = (tracked or "").partition("/")
         # An upstream git cannot compare with (configured, never fetched) counts as none.
-        upstream = (remote, remote_branch) if remote_branch and counted else None
-        return Worktree(head, branch, upstream, ahead, behind, dirty)
+        upstream = self._push_target(branch) if branch and tracked and counted else None
+        return Worktree(head, branch, upstream, ahead, behind, dirty, tracked)
+
+    def _push_target(self, branch: str) -> tuple[str, str] | None:
+        """The remote and remote branch ``branch`` tracks, from the repository's config.
+
+        Not from ``origin/main`` as git prints it: a remote's name may contain "/".
+        None for a local upstream (remote ".").
+        """
+        reader = self._repo.config_reader("repository")
+        section = f'branch "{branch}"'
+        remote = str(reader.get_value(section, "remote", default=""))
+        merge = str(reader.get_value(section, "merge", default=""))
+        if remote in ("", ".") or not merge.startswith("refs/heads/"):
+            return None
+        return remote, merge.removeprefix("refs/heads/")
 
     def identity(self) -> tuple[str | None, str | None]:
         """git's ``user.name`` and ``user.email`` (the last of each), from one call."""
@@ -423,19 +443,20 @@ class Git:
         return status == 0, " ".join(f"{out} {err}".split())
 
 
-def _drain(fd: int, chunks: queue.SimpleQueue[bytes]) -> None:
-    """Read ``fd`` to its end into ``chunks``; an empty chunk marks the end."""
-    with contextlib.suppress(ImportError, AttributeError, OSError):
-        import fcntl  # Linux: a bigger pipe lets git run further ahead of the reader
+def _drain(fd: int, sink: Callable[[bytes], object], grow: bool = False) -> None:
+    """Read ``fd`` to its end into ``sink``; an empty chunk marks the end."""
+    if grow:
+        with contextlib.suppress(ImportError, AttributeError, OSError):
+            import fcntl  # Linux: a bigger pipe lets git run further ahead of the reader
 
-        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
     try:
         while data := os.read(fd, 1 << 20):
-            chunks.put(data)
+            sink(data)
     except OSError:
         pass  # the process was killed: the reader just stops
     finally:
-        chunks.put(b"")
+        sink(b"")
 
 
 def trailer_fields(message: str) -> dict[str, list[str]]:

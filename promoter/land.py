@@ -34,10 +34,9 @@ class Landed:
     attempts: int
 
 
-def preflight(git: Git, *, push: bool) -> tuple[str | None, tuple[str, str] | None]:
-    """Refuse a dirty worktree or unpushed commits; return HEAD and the upstream to push to.
-
-    One ``git status`` answers all of it.
+def preflight(git: Git, *, push: bool) -> tuple[tuple[str, str] | None, str | None]:
+    """Refuse a dirty worktree or unpushed commits; return the upstream to push to, and
+    its remote-tracking ref. One ``git status`` answers all of it.
     """
     state = git.worktree()
     if state.dirty:
@@ -63,7 +62,7 @@ def preflight(git: Git, *, push: bool) -> tuple[str | None, tuple[str, str] | No
             f"{upstream[0]}/{upstream[1]} does not have",
             hint="Push or drop them first, so a promotion never publishes other work",
         )
-    return state.head, upstream
+    return upstream, state.tracking
 
 
 def land(
@@ -79,12 +78,12 @@ def land(
     ``prepare`` is called again after every fetch, so the change is planned on the newest
     state of the branch (another promotion may have landed, or made this one moot).
     """
-    head, upstream = preflight(git, push=push)
+    upstream, tracking = preflight(git, push=push)
     for attempt in range(1, attempts + 1):
         change = prepare()
         if change is None:
             return None
-        base = head if attempt == 1 and head else git.head()
+        base = git.head()  # now, not before planning: the point to reset to on failure
         try:
             new = [path for path in change.files if not (git.root / path).exists()]
             for path, text in change.files.items():
@@ -103,7 +102,7 @@ def land(
         except PushRejected:
             git.reset_hard(base)
             git.fetch(remote, branch)
-            git.fast_forward(f"{remote}/{branch}")
+            git.fast_forward(tracking or f"{remote}/{branch}")
             sleep(min(8.0, 0.2 * 2 ** (attempt - 1)) * (0.5 + random.random()))  # noqa: S311
             continue
         except BaseException:

@@ -4,16 +4,21 @@ only new commits when HEAD moved on in a straight line, and is thrown away other
 from __future__ import annotations
 
 import json
+import os
+import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from promoter import eventcache
+import promoter
+from promoter import eventcache, records
+from promoter.actor import Actor
 from promoter.errors import GitError
 from promoter.git import Git
 from promoter.history import read_events
-from promoter.records import Event
+from promoter.records import Change, Event, GateNote
 from tests.conftest import CASES, Runner
 from tests.gitutil import commit_all, git, remote_with_clone
 from tests.test_promote import Flow, to_staging
@@ -71,6 +76,60 @@ def test_cached_events_equal_what_git_log_says(flow: Flow, monkeypatch: pytest.M
     assert cached(flow.work) == expected  # read back from the file: the same values
     # times keep their offsets, actors their CI run links, changes their order
     assert [e.when for e in cached(flow.work)] == [e.when for e in expected]
+
+
+def test_every_field_survives_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hotfix flags, CI run links, time zones, gates, checks, URLs and baselines."""
+    work, _ = remote_with_clone(tmp_path, CASES / "flow")
+    ci = Actor("octo", "Octo Cat", "https://github.com/o/r/actions/runs/42")
+    d1, d2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+    events = [
+        Event("adopt", "prod", ci, baseline=(("prod", "web", d1), ("qa", "api", d2))),
+        Event("publish", "dev", ci, changes=(Change("web", None, d2, "2.0.0"),)),
+        Event(
+            "record",
+            "dev",
+            ci,
+            app="web",
+            digest=d2,
+            check=("unit-tests", "passed"),
+            url="https://ci.example.com/run/7",
+        ),
+        Event("approve", "prod", Actor("alice@example.com", "Alice"), app="web", digest=d2),
+        Event(
+            "promote",
+            "prod",
+            ci,
+            sources=("staging",),
+            changes=(Change("web", d1, d2),),
+            gates=(GateNote("web", "soak", "pass", "26h in staging: more than 24h"),),
+            hotfix=True,
+        ),
+        Event("rollback", "prod", ci, changes=(Change("web", d2, d1),)),
+    ]
+    zones = ["+05:30", "-07:00", "+00:00", "+01:00", "-03:30", "+09:00"]
+    for index, (event, zone) in enumerate(zip(events, zones, strict=True)):
+        at = f"2026-11-2{index}T10:00:00{zone}"
+        monkeypatch.setenv("GIT_COMMITTER_DATE", at)
+        monkeypatch.setenv("GIT_AUTHOR_DATE", at)
+        Git.open(work).commit([], records.message(event), allow_empty=True)
+    truth = from_git(work, monkeypatch)
+    assert [e.kind for e in truth] == [e.kind for e in reversed(events)]
+    assert cached(work) == truth  # written...
+    back = cached(work)  # ...and read back
+    assert back == truth
+    assert [e.when.utcoffset() for e in back if e.when] == [
+        e.when.utcoffset() for e in truth if e.when
+    ]
+    assert [e.when.isoformat() for e in back if e.when] == [
+        f"2026-11-2{i}T10:00:00{zone}" for i, zone in reversed(list(enumerate(zones)))
+    ]
+    promote = next(e for e in back if e.kind == "promote")
+    assert promote.hotfix and promote.actor.run_url == ci.run_url
+    assert promote.gates == events[4].gates and promote.sources == ("staging",)
+    assert next(e for e in back if e.kind == "adopt").baseline == events[0].baseline
+    record = next(e for e in back if e.kind == "record")
+    assert (record.check, record.url) == (("unit-tests", "passed"), "https://ci.example.com/run/7")
 
 
 def test_head_moved_on_in_a_line_reads_only_the_new_commits(
@@ -166,10 +225,60 @@ def test_a_shallow_clone_is_refused_and_read_whole_once_unshallowed(
     assert cached(shallow) == from_git(shallow, monkeypatch) == from_git(flow.work, monkeypatch)
 
 
-def test_replace_refs_turn_the_cache_off(flow: Flow, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("packed", [False, True], ids=["loose-ref", "packed-ref"])
+def test_replace_refs_turn_the_cache_off(
+    flow: Flow, monkeypatch: pytest.MonkeyPatch, packed: bool
+) -> None:
+    cached(flow.work)
+    tamper(flow.work)
     git(flow.work, "replace", "--graft", "HEAD", "HEAD~2")
-    assert cached(flow.work) == from_git(flow.work, monkeypatch)
-    assert not cache_file(flow.work).exists()
+    if packed:
+        git(flow.work, "pack-refs", "--all")
+        replace = flow.work / ".git" / "refs" / "replace"
+        assert not any(p.is_file() for p in replace.rglob("*"))
+    assert cached(flow.work) == from_git(flow.work, monkeypatch)  # what git says, replaced
+    assert "tampered" in cache_file(flow.work).read_text()  # neither used nor rewritten
+    git(flow.work, "replace", "--delete", git(flow.work, "rev-parse", "HEAD").strip())
+    # `git replace -d` leaves refs/replace behind, empty: the entry is good again
+    assert cached(flow.work)[-1].environment == "tampered"
+
+
+def test_a_changed_shallow_boundary_or_graft_is_another_shape(flow: Flow) -> None:
+    git_dir = flow.work / ".git"
+    entry = eventcache.Entry(flow.head(), cached(flow.work))
+    eventcache.store(git_dir, entry)
+    assert eventcache.load(git_dir) is not None
+    (git_dir / "shallow").write_text(flow.head() + "\n")  # as `git fetch --deepen` moves it
+    assert eventcache.load(git_dir) is None
+    (git_dir / "shallow").unlink()
+    (git_dir / "info").mkdir(exist_ok=True)
+    (git_dir / "info" / "grafts").write_text(flow.head() + "\n")
+    assert eventcache.load(git_dir) is None
+
+
+def test_leftovers_of_killed_writers_are_removed(flow: Flow) -> None:
+    folder = flow.work / ".git" / "promoter"
+    folder.mkdir(exist_ok=True)
+    old, fresh = folder / ".events.json.old123", folder / ".events.json.new456"
+    old.write_text("half an entry")
+    fresh.write_text("a writer still at work")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    cached(flow.work)
+    assert not old.exists() and fresh.exists()
+
+
+def test_promoter_run_from_a_zip_reads_history_without_a_cache(flow: Flow, tmp_path: Path) -> None:
+    archive = tmp_path / "promoter.zip"
+    package = Path(promoter.__file__).parent
+    with zipfile.ZipFile(archive, "w") as out:
+        for item in package.rglob("*"):
+            if "__pycache__" not in item.parts and item.is_file():
+                out.write(item, item.relative_to(package.parent).as_posix())
+    cache_file(flow.work).unlink(missing_ok=True)
+    result = flow.runner("history", "-o", "json", cwd=flow.work, env={"PYTHONPATH": str(archive)})
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)["events"]) == 7
+    assert not cache_file(flow.work).exists()  # the parser's source cannot be hashed
 
 
 def test_cache_off_writes_nothing(flow: Flow, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -195,7 +304,7 @@ def test_a_repository_where_the_cache_cannot_be_written_still_reads(
     folder.write_text("a file where the cache folder would be\n")
     assert cached(flow.work) == from_git(flow.work, monkeypatch)
     assert folder.read_text() == "a file where the cache folder would be\n"
-    assert not list(folder.parent.glob("promoter*.json"))
+    assert sorted(p.name for p in folder.parent.glob("*events*")) == []
 
 
 def test_history_output_is_the_same_from_the_cache(flow: Flow) -> None:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -169,30 +174,86 @@ def test_a_repository_without_commits_has_an_empty_history(tmp_path: Path) -> No
     assert read_events(repo) == []
 
 
+def finishes(call: Callable[[], object], seconds: float = 120) -> object:
+    """Run ``call`` in a thread; fail (instead of hanging the suite) if it never returns."""
+    done: list[object] = []
+    thread = threading.Thread(target=lambda: done.append(call()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "still blocked: a pipe nobody reads, or git not stopped"
+    return done[0]
+
+
+def many_commits(work: Path, count: int, extra: str = "") -> None:
+    """``count`` promoter-like commits on top of HEAD, written by git fast-import."""
+    head = git(work, "rev-parse", "HEAD").strip()
+    stream = []
+    for index in range(count):
+        message = f"c{index}\n\n{extra}Promoter-Kind: record\nPromoter-App: app-{index}\n"
+        data = message.encode()
+        stream.append(
+            f"commit refs/heads/main\ncommitter T <t@example.com> {1700000000 + index} +0000\n"
+            f"data {len(data)}\n{message}\n" + (f"from {head}\n" if index == 0 else "")
+        )
+    subprocess.run(
+        ["git", "fast-import", "--quiet"],
+        cwd=work,
+        input="".join(stream).encode(),
+        check=True,
+    )
+    git(work, "reset", "--quiet", "--hard", "main")
+
+
 def test_a_log_larger_than_the_pipe_is_read_whole_while_git_writes_it(work: Path) -> None:
     repo = Git.open(work)
-    # ~3 MB of log with two-byte characters: chunk boundaries fall inside characters
-    # and inside records, and git writes far more than a pipe holds before we read.
-    body = "é" * 15_000
+    # ~3 MB of log, most of it two-byte characters inside the trailers that are checked:
+    # chunk boundaries fall inside characters and inside records, and git writes far more
+    # than a pipe holds before anything is read.
+    value = "é" * 15_000
     for index in range(100):
         repo.commit(
             [],
-            f"commit {index} ü\n\n{body}\n\nPromoter-Kind: record\nPromoter-App: app-{index}\n",
+            f"commit {index} ü\n\nbody\n\nPromoter-Kind: record\nPromoter-App: app-{index}\n"
+            f"Promoter-Note: {value}{index}\n",
             allow_empty=True,
         )
     commits = list(repo.log(grep="^Promoter-Kind: "))
     assert [c.trailer("promoter-app") for c in commits] == [f"app-{i}" for i in range(99, -1, -1)]
+    assert [c.trailer("promoter-note") for c in commits] == [
+        f"{value}{i}" for i in range(99, -1, -1)
+    ]
     assert all(c.subject.endswith(" ü") for c in commits)
 
 
-def test_stopping_a_log_early_ends_git_and_leaves_the_repository_usable(work: Path) -> None:
+def test_a_git_that_writes_much_to_stderr_does_not_block_the_log(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    many_commits(work, 2000)
+    git(work, "repack", "-adq")
+    # one trace line per object git reads from the pack: far more than a pipe holds
+    monkeypatch.setenv("GIT_TRACE_PACK_ACCESS", "2")
+    commits = finishes(lambda: list(Git.open(work).log(grep="^Promoter-Kind: ")))
+    assert isinstance(commits, list) and len(commits) == 2000
+
+
+def test_stopping_a_log_early_kills_git(
+    work: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    many_commits(work, 50)
+    real = shutil.which("git")
+    assert real is not None
+    # a git that has written its log but keeps its output open, as a long log does
+    wrapper = tmp_path / "bin" / "git"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\n"{real}" "$@"\nexec sleep 600\n')
+    wrapper.chmod(0o755)
     repo = Git.open(work)
-    for index in range(200):
-        repo.commit([], f"c{index}\n\n{'x' * 20_000}\n\nPromoter-Kind: record\n", allow_empty=True)
+    monkeypatch.setenv("PATH", f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
     log = repo.log()
     first = next(log)
-    log.close()  # git is killed; the reader thread ends
-    assert first.subject == "c199"
+    finishes(log.close)  # returns only because git (here: the sleep) was killed
+    assert first.subject == "c49"
+    monkeypatch.undo()
     assert len(list(repo.log(max_count=3))) == 3
 
 
@@ -213,3 +274,17 @@ def test_trailers_are_the_key_value_lines_of_the_last_paragraph() -> None:
         "promoter-url": ["https://ci.example.com/run/1"],
     }
     assert trailer_fields("subject only") == {}
+
+
+def test_an_upstream_on_a_remote_with_a_slash_in_its_name(work: Path, tmp_path: Path) -> None:
+    remote = tmp_path / "remote.git"
+    git(work, "remote", "add", "my/fork", str(remote))
+    git(work, "fetch", "--quiet", "my/fork")
+    git(work, "branch", "--quiet", "--set-upstream-to", "my/fork/main")
+    repo = Git.open(work)
+    state = repo.worktree()
+    assert (state.upstream, state.tracking) == (("my/fork", "main"), "my/fork/main")
+    assert preflight(repo, push=True) == (("my/fork", "main"), "my/fork/main")
+    repo.commit([], "through the fork\n", allow_empty=True)
+    repo.push(*state.upstream)
+    assert git(remote, "log", "--format=%s", "-1", "main").strip() == "through the fork"

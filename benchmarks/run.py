@@ -667,15 +667,14 @@ def history_rows(
     def no_cache(command: Command) -> None:
         cache.unlink(missing_ok=True)
 
+    def history(env: dict[str, str], prepare: Callable[[Command], None] | None = None) -> Command:
+        argv_ = [*argv, "history", "--repo", str(repo)]
+        return Command("promoter", argv_, env, check=expect_lines(events + 1), prepare=prepare)
+
     rows = [
         Row(
             f"`history` {size}, event cache warm (the run before wrote it)",
-            Command(
-                "promoter",
-                [*argv, "history", "--repo", str(repo)],
-                env,
-                check=expect_lines(events + 1),
-            ),
+            history(env),
             log,
             None,
             ratio=1.5,
@@ -683,25 +682,14 @@ def history_rows(
         ),
         Row(
             f"`history` {size}, first run: no cache yet, writes it (a fresh clone)",
-            Command(
-                "promoter",
-                [*argv, "history", "--repo", str(repo)],
-                env,
-                check=expect_lines(events + 1),
-                prepare=no_cache,
-            ),
+            history(env, prepare=no_cache),
             log,
             None,
             show_ratio=True,
         ),
         Row(
             f"`history` {size}, `PROMOTER_CACHE=off`",
-            Command(
-                "promoter",
-                [*argv, "history", "--repo", str(repo)],
-                isolated(base_env, PROMOTER_CACHE="off"),
-                check=expect_lines(events + 1),
-            ),
+            history(isolated(base_env, PROMOTER_CACHE="off")),
             log,
             None,
             show_ratio=True,

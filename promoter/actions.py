@@ -10,6 +10,7 @@ import datetime as dt
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from promoter import records, yamlio
@@ -18,7 +19,7 @@ from promoter.audit import AuditFinding, audit
 from promoter.errors import Refused, UsageError
 from promoter.git import Git
 from promoter.history import Evidence, build_evidence, read_events
-from promoter.land import Commitable, Landed, land
+from promoter.land import Commitable, Landed, land, preflight
 from promoter.layout import Layout
 from promoter.model import Artifact, Snapshot
 from promoter.promote import Plan, Request, plan
@@ -156,7 +157,10 @@ def execute(ctx: Context, first: Plan, *, push: bool = True) -> tuple[Plan, Land
     latest: list[Plan] = []
 
     def prepare() -> Commitable | None:
-        current = make_plan(ctx, first.request) if latest else first  # a retry plans anew
+        # A retry plans anew; so does the first attempt when the target file changed while
+        # this run waited for the working copy's lock (another promoter wrote it).
+        stale = latest or _read(ctx.git.root / ctx.git_path(first.file)) != first.before
+        current = make_plan(ctx, first.request) if stale else first
         latest.append(current)
         if current.refusals or (current.moves and not current.ready):
             raise refusal(current)
@@ -166,6 +170,32 @@ def execute(ctx: Context, first: Plan, *, push: bool = True) -> tuple[Plan, Land
 
     landed = land(ctx.git, prepare, push=push)
     return latest[-1], landed
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def check_names(ctx: Context, *, environment: str | None, app: str | None) -> None:
+    """Refuse (usage error) an environment the pipeline lacks or an app no file has: a
+    filter that matches nothing because of a typo must not look like an empty history."""
+    snapshot = load_snapshot(ctx.layout)
+    if environment and environment not in snapshot.pipeline.environments:
+        known = ", ".join(snapshot.pipeline.environments)
+        raise UsageError(f"unknown environment {environment!r} (known: {known})")
+    if app and app not in snapshot.apps:
+        raise UsageError(
+            f"unknown app {app!r} (known: {', '.join(snapshot.apps)})", hint="Check the spelling"
+        )
+
+
+def check_pushed(ctx: Context) -> None:
+    """Refuse to call a change done while the branch holds commits the remote lacks (a
+    run interrupted before its push, say) or the worktree holds uncommitted changes."""
+    preflight(ctx.git, push=True)
 
 
 def record(
@@ -231,8 +261,11 @@ def approve(
         ]
         if not rules:
             raise Refused(f"{target} has no approvals gate", hint="Nothing to approve")
+        # Anyone may approve when one gate set takes anyone (a rollbackGates without `from`,
+        # say); each gate still counts only the approvals its own list allows.
+        anyone = any(not rule.allowed for rule in rules)
         allowed = {who for rule in rules for who in rule.allowed}
-        if allowed and not any(ctx.actor.matches(who) for who in allowed):
+        if not anyone and not any(ctx.actor.matches(who) for who in allowed):
             raise Refused(
                 f"{ctx.actor.display} may not approve promotions into {target} "
                 f"(allowed: {', '.join(sorted(allowed))})",
@@ -283,6 +316,14 @@ def adopt(ctx: Context, *, push: bool = True) -> tuple[Event, Landed | None]:
     made: list[Event] = []
 
     def prepare() -> Commitable:
+        earlier = [e for e in read_events(ctx.git, cached=False) if e.kind == "adopt"]
+        if earlier:
+            raise Refused(
+                f"this repository adopted promoter already, in {earlier[-1].sha[:12]}: a "
+                "second baseline would accept every digest changed by hand since",
+                hint="Promote, publish or roll back instead; `promoter audit` lists what "
+                "has no lineage",
+            )
         snapshot = load_snapshot(ctx.layout)
         baseline = tuple(
             (env, app, artifact.digest)

@@ -104,20 +104,35 @@ class Git:
 
     def run(self, *args: str, env: dict[str, str] | None = None) -> str:
         """Run ``git ARGS`` and return its stdout; raise GitError with git's own message."""
-        from git import GitCommandError
-
-        try:
-            out: str = self._repo.git.execute(
-                ["git", *args],
-                env={**_C_LOCALE, **(env or {})},
-                strip_newline_in_stdout=False,
-            )
-        except GitCommandError as exc:
+        status, out, err = self._call(args, env)
+        if status != 0:
             raise GitError(
-                f"git {args[0]} failed: {_stderr(exc)}",
+                f"git {args[0]} failed: {' '.join(err.split())}",
                 hint="Check the repository state with `git status`",
-            ) from None
+            )
         return out
+
+    def _call(self, args: Sequence[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
+        """Run ``git ARGS``: (exit status, stdout, stderr).
+
+        If promoter is interrupted (Ctrl-C, SIGTERM) while git runs, git is killed before
+        the interruption goes on: a ``git commit`` must not finish after promoter has
+        reset its branch, nor a ``git push`` run on after promoter said it stopped.
+        """
+        process = self._repo.git.execute(
+            ["git", *args], env={**_C_LOCALE, **(env or {})}, as_process=True
+        )
+        proc = process.proc
+        if proc is None:  # pragma: no cover - GitPython always starts one
+            raise GitError(f"git {args[0]} did not start", hint="Check that git is installed")
+        try:
+            out, err = proc.communicate()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        decode = codecs.decode
+        return proc.returncode, decode(out, "utf-8", "replace"), decode(err, "utf-8", "replace")
 
     def stream(self, *args: str) -> Iterator[str]:
         """Run ``git ARGS`` and yield its stdout, decoded, in chunks while git still runs.
@@ -186,6 +201,11 @@ class Git:
     def git_dir(self) -> Path:
         """The repository's git directory (shared by its worktrees)."""
         return Path(self._repo.common_dir)
+
+    @property
+    def worktree_git_dir(self) -> Path:
+        """This working copy's own git directory (a linked worktree has one of its own)."""
+        return Path(self._repo.git_dir)
 
     def require_full_history(self) -> None:
         """Refuse a shallow clone: the evidence in its missing history would be unseen.
@@ -326,15 +346,11 @@ class Git:
 
         Never forces: a rejected push is retried by the caller after fetching.
         """
-        from git import GitCommandError
-
-        try:
-            self._repo.git.execute(
-                ["git", "push", "--porcelain", remote, f"HEAD:refs/heads/{branch}"],
-                env=_C_LOCALE,
-            )
-        except GitCommandError as exc:
-            out = f"{exc.stdout or ''}\n{exc.stderr or ''}"
+        status, stdout, stderr = self._call(
+            ["push", "--porcelain", remote, f"HEAD:refs/heads/{branch}"]
+        )
+        if status != 0:
+            out = f"{stdout}\n{stderr}"
             # A race shows as a rejected non-fast-forward, or, when two pushes meet at the
             # remote, as a ref it could not lock: both mean "fetch and try again".
             races = (
@@ -351,10 +367,10 @@ class Git:
                     hint="promoter fetches, re-checks and retries",
                 ) from None
             raise GitError(
-                f"push to {remote}/{branch} failed: {_stderr(exc)}",
+                f"push to {remote}/{branch} failed: {' '.join(stderr.split())}",
                 hint="Check your credentials and the remote's branch protection; "
                 "nothing was left behind locally",
-            ) from None
+            )
 
     # -- reading history ---------------------------------------------------------------
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from promoter.errors import GitError
@@ -65,6 +66,43 @@ def preflight(git: Git, *, push: bool) -> tuple[tuple[str, str] | None, str | No
     return upstream, state.tracking
 
 
+LOCK_WAIT = 300.0  # seconds to wait for another promoter in the same working copy
+
+
+@contextmanager
+def exclusive(git: Git, wait: float = LOCK_WAIT) -> Iterator[None]:
+    """Hold this working copy's promoter lock: one writing promoter at a time.
+
+    Two runs in one checkout would share its index, branch and files, and one could
+    commit or reset the other's change. Separate clones need no lock: the remote orders
+    their pushes. An OS file lock (``flock``), so a killed run never leaves it held.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: git's own index.lock still guards
+        yield
+        return
+    path = git.worktree_git_dir / "promoter.lock"
+    with path.open("a") as handle:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise GitError(
+                        f"another promoter has been changing this working copy for over "
+                        f"{wait:.0f} s ({path})",
+                        hint="Let it finish, or run promoters in separate clones",
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def land(
     git: Git,
     prepare: Callable[[], Commitable | None],
@@ -78,6 +116,18 @@ def land(
     ``prepare`` is called again after every fetch, so the change is planned on the newest
     state of the branch (another promotion may have landed, or made this one moot).
     """
+    with exclusive(git):
+        return _land(git, prepare, push=push, attempts=attempts, sleep=sleep)
+
+
+def _land(
+    git: Git,
+    prepare: Callable[[], Commitable | None],
+    *,
+    push: bool,
+    attempts: int,
+    sleep: Callable[[float], None],
+) -> Landed | None:
     upstream, tracking = preflight(git, push=push)
     for attempt in range(1, attempts + 1):
         change = prepare()

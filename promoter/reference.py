@@ -16,6 +16,7 @@ _REPO_RE = re.compile(
 )
 _HEX = set("0123456789abcdef")
 _TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")  # the OCI tag grammar
+_HEX_RE = re.compile(r"[0-9a-fA-F]+")
 
 
 def is_name(value: str) -> bool:
@@ -73,6 +74,8 @@ def explain_digest(value: object) -> str | None:
     if _TAG_RE.match(value) and ":" not in value:
         return f"digest {shown} is a mutable tag, not a digest: {fix}"
     algorithm, _, hexpart = value.partition(":")
+    if algorithm not in ("sha256", "sha384", "sha512") and not _HEX_RE.fullmatch(hexpart):
+        return f"digest {shown} looks like IMAGE:TAG, a mutable tag, not a digest: {fix}"
     if algorithm != "sha256":
         return (
             f"digest {shown} uses algorithm {show(algorithm, 20)}; promoter pins sha256 digests "

@@ -178,3 +178,19 @@ def test_a_rollback_in_the_source_keeps_earlier_lineage(flow: Flow) -> None:
     flow.ok("publish", "web", "--to", "dev", "--digest", WEB2, at="2026-11-23T11:00:00+00:00")
     flow.ok("rollback", "web", "--env", "dev", at="2026-11-23T12:00:00+00:00")
     assert audit_json(flow) == (0, [])
+
+
+def test_adopt_is_refused_once_the_repository_adopted(flow: Flow) -> None:
+    flow.ok("adopt")
+    qa = flow.work / "environments" / "qa.yaml"
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
+    to_staging(flow)
+    qa.write_text(qa.read_text().replace(WEB1, WEB2))  # a hand edit...
+    commit_all(flow.work, "quick fix in qa")
+    git(flow.work, "push", "--quiet")
+    before = flow.head()
+    result = flow("adopt")  # ...that a second baseline would launder
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "adopted promoter already" in result.stderr
+    assert flow.head() == before
+    assert audit_json(flow)[0] == 1  # still found

@@ -7,7 +7,10 @@ soak and deploy windows are tested exactly, without sleeping.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -560,3 +563,129 @@ def test_a_shallow_clone_publishes_but_refuses_to_judge_history(flow: Flow, tmp_
     )
     assert published.returncode == 0, published.stderr
     assert flow.remote_log()[0] == "publish(web): dev sha256:b2b2b2b2 2.0.0"
+
+
+def test_promoters_sharing_one_working_copy_take_turns(flow: Flow, tmp_path: Path) -> None:
+    apps = [f"app{i}" for i in range(4)]
+    procs = [
+        subprocess.Popen(
+            [
+                *(sys.executable, "-m", "promoter", "publish", app, "--to", "dev"),
+                *("--digest", "sha256:" + f"{i + 1:02d}" * 32, "--image", f"r/{app}"),
+            ],
+            cwd=flow.work,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**promoter_env(tmp_path), "PROMOTER_NOW": MONDAY},
+        )
+        for i, app in enumerate(apps)
+    ]
+    outputs = [proc.communicate(timeout=300) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0] * len(apps), outputs
+    published = [s for s in flow.remote_log() if s.startswith("publish(")]
+    assert sorted(published) == sorted(
+        f"publish({app}): dev sha256:{i + 1:02d}{i + 1:02d}{i + 1:02d}{i + 1:02d}"
+        for i, app in enumerate(apps)
+    )
+    assert flow.head() == git(flow.remote, "rev-parse", "main").strip()
+    assert git(flow.work, "status", "--porcelain") == ""
+    assert all(f"sha256:{f'{i + 1:02d}' * 32}" in flow.text("dev") for i in range(4))
+    # every commit changed what its trailers say, nothing else: the audit log is whole
+    assert flow.ok("audit").stdout.strip() == "ok: every pinned digest has its lineage in git"
+
+
+def test_a_run_stopped_during_its_push_leaves_nothing_behind(flow: Flow, tmp_path: Path) -> None:
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
+    flow.ok("record", "dev", "web", "--check", "unit-tests=passed")
+    started = tmp_path / "push-started"
+    hook = flow.remote / "hooks" / "pre-receive"
+    hook.write_text(f"#!/bin/sh\ntouch '{started}'\nsleep 10\n")
+    hook.chmod(0o755)
+    before = flow.state()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "promoter", "promote", "web", "--to", "qa"],
+        cwd=flow.work,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**promoter_env(tmp_path), "PROMOTER_NOW": MONDAY},
+    )
+    for _ in range(600):  # wait (at most a minute) until the push is under way
+        if started.exists() or proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    assert started.exists(), proc.communicate()
+    proc.send_signal(signal.SIGTERM)  # what `timeout` and a cancelled CI job send
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (out, err)
+    assert "interrupted" in err and "Traceback" not in err
+    hook.unlink()
+    assert flow.head() == before[0] and git(flow.work, "status", "--porcelain") == ""
+    # the next run does the promotion, instead of calling it done
+    result = flow.ok("promote", "web", "--to", "qa")
+    assert "pushed to origin/main" in result.stdout
+    assert WEB1 in git(flow.remote, "show", "main:environments/qa.yaml")
+
+
+def test_nothing_to_do_is_not_said_over_an_unpushed_promotion(flow: Flow) -> None:
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
+    flow.ok("record", "dev", "web", "--check", "unit-tests=passed")
+    flow.ok("promote", "web", "--to", "qa", "--no-push")
+    result = flow("promote", "web", "--to", "qa")
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "1 commit that origin/main does not have" in result.stderr
+    assert (
+        flow.ok("promote", "web", "--to", "qa", "--no-push")
+        .stdout.strip()
+        .endswith("nothing to do")
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("approve", "web", "--to", "prod", "--digest", "v1"),
+        ("rollback", "web", "--env", "staging", "--to", "latest"),
+        ("rollback", "web", "--env", "staging", "--to", "sha256:a1a1a1a1"),
+        ("record", "dev", "web", "--check", "lint=passed", "--digest", "web:1.0.0"),
+    ],
+    ids=["approve-tag", "rollback-tag", "rollback-short-digest", "record-image-tag"],
+)
+def test_a_tag_or_short_digest_is_a_usage_error(flow: Flow, args: tuple[str, ...]) -> None:
+    to_staging(flow)
+    before = flow.state()
+    result = flow(*args, actor=ALICE)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "digest" in result.stderr and "Traceback" not in result.stderr
+    assert flow.state() == before
+
+
+@pytest.mark.parametrize("args", [("--env", "nope"), ("--app", "nope")])
+def test_history_filters_name_known_environments_and_apps(
+    flow: Flow, args: tuple[str, ...]
+) -> None:
+    to_staging(flow)
+    result = flow("history", *args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "unknown" in result.stderr and "nope" in result.stderr
+    known = flow.ok("history", "--env", "prod")  # known, with no events yet: empty, exit 0
+    assert known.stdout.strip() == "no promoter events in this history"
+
+
+def test_rollback_gates_that_take_anyone_take_any_approver(flow: Flow) -> None:
+    pipeline = flow.work / "environments" / "pipeline.yaml"
+    text = pipeline.read_text()
+    pipeline.write_text(
+        text.replace(
+            "    hotfixGates:\n      approvals:\n        required: 1\n",
+            "    rollbackGates:\n      approvals:\n        required: 1\n"
+            "    hotfixGates:\n      approvals:\n        required: 1\n",
+        )
+    )
+    assert pipeline.read_text() != text
+    commit_all(flow.work, "prod rollbacks need one approval, from anyone")
+    git(flow.work, "push", "--quiet")
+    to_staging(flow)
+    result = flow("approve", "web", "--to", "prod", actor="Eve <eve@example.com>")
+    assert result.returncode == 0, result.stderr

@@ -62,6 +62,8 @@ def test_good_digest() -> None:
         ("sha256:" + "A" * 64, "uppercase hex"),
         ("sha256:" + "g" * 64, "not hex ('g')"),
         ("sha512:" + "a" * 128, "algorithm 'sha512'"),
+        ("web:1.11.0", "looks like IMAGE:TAG, a mutable tag"),
+        ("sha1:" + "a" * 40, "algorithm 'sha1'"),
         (12, "not a string"),
     ],
 )

@@ -7,6 +7,7 @@ Heavy libraries (ruamel.yaml, jsonschema, GitPython) are imported inside the com
 from __future__ import annotations
 
 import gc
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -63,11 +64,19 @@ for command in (
     cli.add_command(command)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI and exit with a documented code; the one place errors become exit codes."""
     # A command is one short process that builds many long-lived objects (files, history)
     # and makes little cyclic garbage: collection passes would only rescan them.
     gc.disable()
+    if argv is None:  # a process of its own, not a call from a test
+        # A CI job cancelled, `timeout`, `kill`: unwind like Ctrl-C, so that a commit not
+        # yet pushed is reset and nothing is left behind.
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         code = cli.main(
             args=list(argv) if argv is not None else None,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from promoter.cli.options import change_options
+from promoter.cli.options import change_options, checked_digest
 from promoter.errors import ExitCode
 
 
@@ -42,7 +42,11 @@ def _echo(event: object, landed: object, output: str, what: str) -> None:
     help="The check and its result, e.g. unit-tests=passed.",
 )
 @click.option("--url", help="Link to the evidence (CI run, report).")
-@click.option("--digest", help="The digest the result is for (default: what ENV runs now).")
+@click.option(
+    "--digest",
+    callback=checked_digest,
+    help="The digest the result is for (default: what ENV runs now).",
+)
 @change_options
 def record(
     env: str,
@@ -87,7 +91,11 @@ def record(
 @click.option(
     "--to", "target", required=True, metavar="ENV", help="The environment the promotion goes into."
 )
-@click.option("--digest", help="The digest to approve (default: what the sources hold).")
+@click.option(
+    "--digest",
+    callback=checked_digest,
+    help="The digest to approve (default: what the sources hold).",
+)
 @change_options
 def approve(
     app: str,

@@ -86,6 +86,8 @@ def history(
     if environment or app:
         mentioning = [f"Promoter-App: {app}"] if app else []
         events = select(read_events(ctx.git, mentioning=mentioning), environment, app)[:limit]
+        if not events:
+            actions.check_names(ctx, environment=environment, app=app)
     else:
         events = read_events(ctx.git, limit=limit)
     if output == "json":

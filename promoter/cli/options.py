@@ -13,6 +13,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEBUG = {"on": False}
 
 
+def checked_digest(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A ``--digest``-like option's value, refused (usage error) unless a full digest."""
+    del ctx
+    from promoter.reference import explain_digest
+
+    problem = explain_digest(value) if value is not None else None
+    if problem:
+        raise click.BadParameter(problem, param=param)
+    return value
+
+
 def _debug(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
     del ctx, param
     if value:

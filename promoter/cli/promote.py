@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from promoter.cli.options import change_options
+from promoter.cli.options import change_options, checked_digest
 from promoter.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -37,6 +37,10 @@ def _run(
             "which promoter opens once the forge integration lands",
             hint="Use --dry-run to see the change; nothing was written",
         )
+    if not dry_run and push and not plan.moves and not plan.refusals:
+        # "Nothing to do" must mean the remote has it: not a commit left unpushed here
+        # by a run that was stopped before its push.
+        actions.check_pushed(ctx)
     if dry_run or not plan.ready:
         if output == "json":
             click.echo(report.to_json(plan_json(plan, dry_run=dry_run)))
@@ -196,7 +200,8 @@ def _current_image(repo: Path | None, pipeline: str | None, target: str, app: st
     "--to",
     "to_digest",
     metavar="DIGEST",
-    help="The digest to return to (default: the one before the current one).",
+    callback=checked_digest,
+    help="The digest to return to, in full (default: the one before the current one).",
 )
 @click.option("--dry-run", is_flag=True, help="Print the plan and the exact diff.")
 @change_options

@@ -172,6 +172,15 @@ def execute(ctx: Context, first: Plan, *, push: bool = True) -> tuple[Plan, Land
     return latest[-1], landed
 
 
+def _as_committed(ctx: Context, event: Event, landed: Landed | None) -> Event:
+    """``event`` as git now holds it: with its commit's sha, time and author."""
+    if landed is None:
+        return event
+    commits = list(ctx.git.log(landed.sha, max_count=1))
+    committed = records.parse(commits[0]) if commits else None
+    return committed or event
+
+
 def _read(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
@@ -239,7 +248,7 @@ def record(
         return Commitable({}, records.message(event))
 
     landed = land(ctx.git, prepare, push=push)
-    return made[-1], landed
+    return _as_committed(ctx, made[-1], landed), landed
 
 
 def approve(
@@ -282,7 +291,7 @@ def approve(
         return Commitable({}, records.message(event))
 
     landed = land(ctx.git, prepare, push=push)
-    return made[-1], landed
+    return _as_committed(ctx, made[-1], landed), landed
 
 
 def _artifact(snapshot: Snapshot, environment: str, app: str) -> Artifact:
@@ -335,7 +344,7 @@ def adopt(ctx: Context, *, push: bool = True) -> tuple[Event, Landed | None]:
         return Commitable({}, records.message(event))
 
     landed = land(ctx.git, prepare, push=push)
-    return made[-1], landed
+    return _as_committed(ctx, made[-1], landed), landed
 
 
 def run_audit(ctx: Context, *, require_signed: bool = False) -> list[AuditFinding]:

@@ -65,11 +65,13 @@ def _checks(
     names: Sequence[str], app: str, digest: str, sources: Sequence[str], evidence: Evidence
 ) -> GateResult:
     failed, missing, passed = [], [], []
+    first_missing: tuple[str, str] | None = None
     for source in sources:
         for name in names:
             record = evidence.checks.get((source, app, digest, name))
             if record is None:
                 missing.append(f"{name} in {source}")
+                first_missing = first_missing or (source, name)
             elif record.check and record.check[1] == "passed":
                 passed.append(f"{name} in {source}")
             else:
@@ -77,8 +79,9 @@ def _checks(
                 failed.append(f"{name} in {source}{url}")
     if failed:
         return GateResult("checks", "fail", f"failed: {', '.join(failed)}")
-    if missing:
-        hint = f"promoter record {sources[0]} {app} --check {names[0]}=passed"
+    if missing and first_missing is not None:
+        where, name = first_missing  # the hint names a check that is really missing
+        hint = f"promoter record {where} {app} --check {name}=passed"
         return GateResult(
             "checks",
             "pending",

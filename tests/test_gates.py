@@ -79,6 +79,10 @@ def test_checks_with_parallel_sources_need_every_source() -> None:
     gates = GateSet(checks=("uat",))
     (half,) = run(gates, [recorded("qa", "uat", "passed")], T0, sources=("qa", "perf"))
     assert half.status == "pending" and "uat in perf" in half.reason
+    assert "`promoter record perf web --check uat=passed`" in half.reason  # what is missing
+    two = GateSet(checks=("lint", "uat"))
+    (one,) = run(two, [recorded("qa", "lint", "passed")], T0)
+    assert "`promoter record qa web --check uat=passed`" in one.reason
     both = [recorded("qa", "uat", "passed"), recorded("perf", "uat", "passed")]
     (full,) = run(gates, both, T0, sources=("qa", "perf"))
     assert full.status == "pass"

@@ -218,10 +218,15 @@ def test_approvals_window_and_four_eyes(flow: Flow) -> None:
     assert carol.returncode == 1
     assert "may not approve promotions into prod (allowed: alice@example.com, bob" in (carol.stderr)
     approval = flow.ok("approve", "web", "--to", "prod", "-o", "json", actor=ALICE)
-    check_output(json.loads(approval.stdout), "EvidenceResult")
+    document = json.loads(approval.stdout)
+    check_output(document, "EvidenceResult")
+    # the event as git holds it: its commit, time and author, not blanks
+    assert document["event"]["sha"] == document["commit"] == flow.head()
+    assert document["event"]["when"] == MONDAY and document["event"]["author"]
     own = flow("promote", "web", "--to", "prod", at=day_later, actor=ALICE)
     assert own.returncode == 1  # nobody approves their own promotion
     assert "approvals 0 of 1" in own.stdout
+    assert own.stdout.rstrip().endswith("promote: nothing was written (see above)")
 
     friday = "2026-11-27T12:00:00+00:00"
     closed = flow("gates", "web", "--to", "prod", "-o", "json", at=friday, actor=BOB)

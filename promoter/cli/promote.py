@@ -46,6 +46,9 @@ def _run(
             click.echo(report.to_json(plan_json(plan, dry_run=dry_run)))
         else:
             click.echo(plan_text(plan, diff=dry_run))
+            if not dry_run and (plan.refusals or plan.moves):
+                # one blocked app holds the whole commit back: say so, not just per app
+                click.echo(f"{request.action}: nothing was written (see above)")
         if plan.refusals or (plan.moves and not plan.ready):
             return ExitCode.FINDINGS
         return ExitCode.OK

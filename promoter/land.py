@@ -83,7 +83,15 @@ def exclusive(git: Git, wait: float = LOCK_WAIT) -> Iterator[None]:
         yield
         return
     path = git.worktree_git_dir / "promoter.lock"
-    with path.open("a") as handle:
+    try:
+        handle = path.open("a")
+    except OSError as exc:
+        raise GitError(
+            f"cannot create the lock file {path}: {exc.strerror or exc}",
+            hint="promoter commits here, so the git directory must be writable; check its "
+            "permissions (or remove what is in the way)",
+        ) from None
+    with handle:
         deadline = time.monotonic() + wait
         while True:
             try:

@@ -694,3 +694,12 @@ def test_rollback_gates_that_take_anyone_take_any_approver(flow: Flow) -> None:
     to_staging(flow)
     result = flow("approve", "web", "--to", "prod", actor="Eve <eve@example.com>")
     assert result.returncode == 0, result.stderr
+
+
+def test_a_lock_that_cannot_be_taken_is_a_git_error(flow: Flow) -> None:
+    (flow.work / ".git" / "promoter.lock").mkdir()  # in the way, as a read-only .git would be
+    before = flow.state()
+    result = flow("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "cannot create the lock file" in result.stderr and "Traceback" not in result.stderr
+    assert flow.state() == before

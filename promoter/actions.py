@@ -191,7 +191,13 @@ def _read(path: Path) -> str | None:
 def check_names(ctx: Context, *, environment: str | None, app: str | None) -> None:
     """Refuse (usage error) an environment the pipeline lacks or an app no file has: a
     filter that matches nothing because of a typo must not look like an empty history."""
-    snapshot = load_snapshot(ctx.layout)
+    require_known(load_snapshot(ctx.layout), environment=environment, app=app)
+
+
+def require_known(
+    snapshot: Snapshot, *, environment: str | None = None, app: str | None = None
+) -> None:
+    """Raise a usage error for an environment the pipeline lacks or an app no file has."""
     if environment and environment not in snapshot.pipeline.environments:
         known = ", ".join(snapshot.pipeline.environments)
         raise UsageError(f"unknown environment {environment!r} (known: {known})")
@@ -259,9 +265,7 @@ def approve(
 
     def prepare() -> Commitable:
         snapshot = load_snapshot(ctx.layout)
-        if target not in snapshot.pipeline.environments:
-            known = ", ".join(snapshot.pipeline.environments)
-            raise UsageError(f"unknown environment {target!r} (known: {known})")
+        require_known(snapshot, environment=target, app=app)
         env = snapshot.pipeline.environments[target]
         rules = [
             g.approvals
@@ -280,11 +284,6 @@ def approve(
                 f"(allowed: {', '.join(sorted(allowed))})",
                 hint="Ask one of them, or set PROMOTER_ACTOR/git user.email to your identity",
             )
-        if app not in snapshot.apps:
-            raise UsageError(
-                f"unknown app {app!r} (known: {', '.join(snapshot.apps)})",
-                hint="Check the spelling",
-            )
         bound = digest or _offered(snapshot, target, app)
         event = Event(kind="approve", environment=target, actor=ctx.actor, app=app, digest=bound)
         made.append(event)
@@ -295,9 +294,7 @@ def approve(
 
 
 def _artifact(snapshot: Snapshot, environment: str, app: str) -> Artifact:
-    if environment not in snapshot.pipeline.environments:
-        known = ", ".join(snapshot.pipeline.environments)
-        raise UsageError(f"unknown environment {environment!r} (known: {known})")
+    require_known(snapshot, environment=environment)
     artifact = snapshot.states[environment].artifacts.get(app)
     if artifact is None:
         raise UsageError(

@@ -480,7 +480,8 @@ def expect_moves(count: int) -> Check:
 
 def expect_records(count: int) -> Check:
     def check(done: subprocess.CompletedProcess[str]) -> str | None:
-        found = done.stdout.count("\x1e")
+        # records end in \x1e (promoter before 0.2), or are 8 NUL-terminated fields (-z)
+        found = done.stdout.count("\x1e") or done.stdout.count("\0") // 8
         return None if found == count else f"printed {found} commits, expected {count}"
 
     return check
@@ -655,7 +656,7 @@ def history_rows(
     log_format, grep = promoter_log_format()
     log = Command(
         "git log, promoter's format",
-        [git, "log", f"--format={log_format}", "HEAD", "--extended-regexp", f"--grep={grep}"],
+        [git, "log", "-z", f"--format={log_format}", "HEAD", "-E", f"--grep={grep}"],
         isolated(base_env, LC_ALL="C", LANG="C"),
         check=expect_records(events),
         cwd=repo,

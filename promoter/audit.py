@@ -22,9 +22,7 @@ from promoter.model import Snapshot
 from promoter.records import Event, short
 
 # A changed line of a zero-context diff that pins a digest, in block or flow style.
-_DIGEST_LINE = re.compile(
-    r"""^[+-](?![+-]{2} ).*\bdigest:\s*["']?([A-Za-z0-9_+.-]+:[0-9a-zA-Z]+)"""
-)
+_DIGEST_LINE = re.compile(r"""\bdigest:\s*["']?([A-Za-z0-9_+.-]+:[0-9a-zA-Z]+)""")
 
 
 @dataclass(frozen=True)
@@ -135,19 +133,16 @@ def _manual_changes(git: Git, evidence: Evidence, env_paths: Sequence[str]) -> l
     # What came before the newest baseline was accepted as it stood.
     rev = f"{baseline}..HEAD" if baseline else "HEAD"
     findings = []
-    for commit, diff in git.log_patches(rev, env_paths):
+    for commit, diffs in git.log_patches(rev, env_paths):
+        hunks = [hunk for diff in diffs for hunk in diff.hunks]
         added = {
-            m.group(1)
-            for line in diff.splitlines()
-            if line.startswith("+")
-            for m in [_DIGEST_LINE.match(line)]
-            if m
+            m.group(1) for h in hunks for line in h.added for m in [_DIGEST_LINE.search(line)] if m
         }
         removed = {
             m.group(1)
-            for line in diff.splitlines()
-            if line.startswith("-")
-            for m in [_DIGEST_LINE.match(line)]
+            for h in hunks
+            for line in h.removed
+            for m in [_DIGEST_LINE.search(line)]
             if m
         }
         if not added and not removed:

@@ -19,15 +19,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from promoter.errors import GitError
+from promoter.patches import FileDiff, Lines, PatchError, read_diffs
 
 if TYPE_CHECKING:
     from git import Repo
 
-# Separators that never occur in commit metadata: record, unit and trailer separators.
-_RS, _US, _GS = "\x1e", "\x1f", "\x1d"
+# Every field of a log record is followed by a NUL (`-z` ends each record with one), and
+# git's formatted output never holds a NUL inside a field: git cuts names and messages at
+# their first NUL. So no commit content can shift the framing: a body that contains other
+# control characters, or text shaped like a record, stays inside its own field.
 # The body (%b) rather than git's %(trailers): reading the last paragraph here is faster
 # than asking git to parse trailers, and promoter writes its trailers one per line.
-_LOG_FORMAT = _US.join(["%H", "%an", "%ae", "%aI", "%cI", "%s", "%b"]) + _RS
+_FIELDS = ("%H", "%P", "%an", "%ae", "%aI", "%cI", "%s", "%b")
+_LOG_FORMAT = "%x00".join(_FIELDS)
+_HEX = frozenset("0123456789abcdef")
 _C_LOCALE = {"LC_ALL": "C", "LANG": "C"}
 
 
@@ -44,6 +49,7 @@ class Commit(NamedTuple):
     committed: dt.datetime
     subject: str
     fields: dict[str, list[str]]  # trailer values by lower-cased key, in message order
+    parents: tuple[str, ...] = ()
 
     def trailer(self, key: str) -> str | None:
         """The last value of trailer ``key`` (case-insensitive), or None."""
@@ -388,7 +394,7 @@ class Git:
         ``grep`` keeps messages matching an extended regex; ``fixed`` keeps messages that
         contain any of these strings. Either way git filters, in C, before Python parses.
         """
-        args = ["log", f"--format={_LOG_FORMAT}", rev]
+        args = ["log", "-z", f"--format={_LOG_FORMAT}", rev]
         if grep:
             args.extend(["--extended-regexp", f"--grep={grep}"])
         if fixed:
@@ -398,39 +404,54 @@ class Git:
             args.append(f"--max-count={max_count}")
         if paths:
             args.extend(["--", *paths])
-        rest = ""
-        for chunk in self.stream(*args):
-            records = (rest + chunk).split(_RS)
-            rest = records.pop()  # a record still being written, or ""
-            for raw in records:
-                record = raw.strip("\n")
-                if record:
-                    yield _parse_record(record)
-        if rest.strip("\n"):
-            yield _parse_record(rest.strip("\n"))
+        yield from _records(self.stream(*args))
 
-    def log_patches(self, rev: str, paths: Sequence[str]) -> Iterator[tuple[Commit, str]]:
-        """Commits that touched ``paths``, newest first, each with its zero-context diff.
+    def log_patches(
+        self, rev: str, paths: Sequence[str], *, first_parent: bool = False
+    ) -> Iterator[tuple[Commit, list[FileDiff]]]:
+        """Commits that touched ``paths``, newest first, each with its zero-context diffs.
 
-        One ``git log -p`` for the whole history; the diff is git's own unified format.
+        One ``git log -p`` for the whole history, read strictly (see :mod:`promoter.patches`):
+        the commit header is NUL-framed like :meth:`log`, and hunks are taken by their
+        counts, so no file content or commit message can forge a record. With
+        ``first_parent``, only the branch's own line of commits, each merge diffed against
+        its first parent: the changes as they reached the branch.
         """
-        fmt = _RS + _LOG_FORMAT.removesuffix(_RS) + _GS
-        out = self.run(
+        args = [
             "log",
             "-p",
             "-U0",
             "--no-color",
             "--no-ext-diff",
             "--no-renames",
-            f"--format={fmt}",
+            "--no-textconv",
+            "--diff-merges=first-parent" if first_parent else "--diff-merges=off",
+            f"--format=%x00{_LOG_FORMAT}%x00",
+            *(["--first-parent"] if first_parent else []),
             rev,
             "--",
             *paths,
-        )
-        for chunk in out.split(_RS):
-            header, sep, diff = chunk.partition(_GS)
-            if sep:
-                yield _parse_record(header.strip("\n")), diff
+        ]
+        lines = Lines(_lines(self.stream(*args)))
+        width = len(_FIELDS)
+        try:
+            while (line := lines.peek()) is not None:
+                if not line.startswith("\0"):
+                    raise PatchError(f"unexpected line {line[:60]!r} before a commit")
+                header = lines.take()[1:]
+                while header.count("\0") < width:
+                    header += "\n" + lines.take()
+                fields, _, after = header.rpartition("\0")
+                if after:
+                    raise PatchError(f"unexpected text {after[:60]!r} after a commit header")
+                commit = _parse_record(fields.split("\0"))
+                yield commit, read_diffs(lines, "\0")
+        except PatchError as exc:
+            raise GitError(
+                f"git log -p printed output promoter cannot read: {exc}",
+                hint="Check the repository with `git fsck`; promoter reads history only "
+                "when every record is whole",
+            ) from None
 
     def show(self, rev: str, path: str) -> str | None:
         """The text of ``path`` at ``rev``, or None when it did not exist there."""
@@ -495,14 +516,58 @@ def trailer_fields(message: str) -> dict[str, list[str]]:
     return fields
 
 
-def _parse_record(record: str) -> Commit:
-    sha, name, email, authored, committed, subject, body = record.split(_US, 6)
+def _lines(chunks: Iterator[str]) -> Iterator[str]:
+    """The lines of streamed output, split on newlines only (never on the other line
+    breaks Python knows: a file's content may hold them)."""
+    rest = ""
+    for chunk in chunks:
+        parts = (rest + chunk).split("\n")
+        rest = parts.pop()
+        yield from parts
+    if rest:
+        yield rest
+
+
+def _records(chunks: Iterator[str]) -> Iterator[Commit]:
+    """Commits from the NUL-framed output of ``git log -z --format=_LOG_FORMAT``."""
+    width = len(_FIELDS)
+    rest = ""
+    for chunk in chunks:
+        tokens = (rest + chunk).split("\0")
+        rest = tokens.pop()  # a field still being written, or ""
+        whole = len(tokens) - len(tokens) % width
+        for start in range(0, whole, width):
+            yield _parse_record(tokens[start : start + width])
+        if whole < len(tokens):
+            rest = "\0".join([*tokens[whole:], rest])
+    if rest:
+        raise _framing_error(rest[:40])
+
+
+def _framing_error(seen: str) -> GitError:
+    return GitError(
+        f"git log printed a record promoter cannot read ({seen!r})",
+        hint="Check the repository with `git fsck`; promoter reads history only when every "
+        "record is whole",
+    )
+
+
+def _parse_record(fields: Sequence[str]) -> Commit:
+    sha, parents, name, email, authored, committed, subject, body = fields
+    if len(sha) not in (40, 64) or not _HEX.issuperset(sha):
+        raise _framing_error(sha[:40])  # never parse on from a record that is not whole
+    try:
+        authored_at = dt.datetime.fromisoformat(authored)
+        committed_at = dt.datetime.fromisoformat(committed)
+    except ValueError:
+        raise _framing_error(authored[:40]) from None
     return Commit(
-        sha.strip(),
+        sha,
         name,
         email,
-        dt.datetime.fromisoformat(authored),
-        dt.datetime.fromisoformat(committed),
+        authored_at,
+        committed_at,
         subject,
         trailer_fields(body),
+        tuple(parents.split()),
     )

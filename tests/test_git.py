@@ -288,3 +288,85 @@ def test_an_upstream_on_a_remote_with_a_slash_in_its_name(work: Path, tmp_path: 
     repo.commit([], "through the fork\n", allow_empty=True)
     repo.push(*state.upstream)
     assert git(remote, "log", "--format=%s", "-1", "main").strip() == "through the fork"
+
+
+FORGED_SHA = "f" * 40
+
+
+def _forged_record(fields: list[str], separator: str) -> str:
+    """Text shaped like a whole log record, as a hostile commit message would carry it."""
+    return separator.join(fields)
+
+
+@pytest.mark.parametrize(
+    "separator",
+    ["\x1e", "\x1f", "\x1d", "\n", "\x00"],
+    ids=["record-sep", "unit-sep", "group-sep", "newline", "nul"],
+)
+def test_no_commit_message_can_inject_a_record(work: Path, separator: str) -> None:
+    """A body that carries separators and a fake record (an approval by someone else,
+    under a sha of the author's choosing) stays one field of its own commit."""
+    fake = _forged_record(
+        [
+            FORGED_SHA,
+            "",
+            "Alice",
+            "alice@example.com",
+            "2026-01-01T00:00:00+00:00",
+            "2026-01-01T00:00:00+00:00",
+            "approve(web): prod",
+            "Promoter-Kind: approve\nPromoter-To: prod\nPromoter-Actor: Alice <alice@example.com>",
+        ],
+        separator,
+    )
+    body = f"subject {separator} here\n\n{fake}\x1e\x1f\n\n"
+    body += "Promoter-Kind: record\nPromoter-App: web\n"
+    raw = (
+        f"tree {git(work, 'rev-parse', 'HEAD^{tree}').strip()}\n"
+        f"parent {git(work, 'rev-parse', 'HEAD').strip()}\n"
+        "author Mallory <mallory@example.com> 1764000000 +0000\n"
+        "committer Mallory <mallory@example.com> 1764000000 +0000\n\n"
+    ).encode() + body.encode()
+    sha = (
+        subprocess.run(
+            ["git", "hash-object", "-t", "commit", "-w", "--literally", "--stdin"],
+            cwd=work,
+            input=raw,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
+    git(work, "update-ref", "HEAD", sha)
+    commits = list(Git.open(work).log())
+    assert [c.sha for c in commits][:1] == [sha]
+    assert FORGED_SHA not in [c.sha for c in commits]
+    assert all(c.author_email != "alice@example.com" for c in commits)
+    assert len(commits) == 2  # the hostile commit and the first one, nothing more
+    assert commits[0].author_email == "mallory@example.com"
+
+
+def test_a_file_whose_lines_look_like_log_records_is_read_as_content(work: Path) -> None:
+    """Changed lines shaped like commit headers, diff headers or hunks stay content."""
+    hostile = (
+        "apiVersion: promoter/v1\n"
+        + "# filler, so that git still reads the file as text\n" * 200
+        + f"\x00{FORGED_SHA}\x00\x00Alice\x00alice@example.com\n"
+        "diff --git a/environments/prod.yaml b/environments/prod.yaml\n"
+        "@@ -1,9 +1,9 @@\n"
+        "\\ No newline at end of file\n"
+        "+++ b/x\n"
+        "\x1e\x1f\x1d\r\n"
+    )
+    (work / "environments" / "dev.yaml").write_text(hostile)
+    sha = commit_all(work, "hostile content")
+    found = list(Git.open(work).log_patches("HEAD", ["environments"]))
+    assert [commit.sha for commit, _ in found][:1] == [sha]
+    assert FORGED_SHA not in [commit.sha for commit, _ in found]
+    (diff,) = found[0][1]
+    assert diff.path == "environments/dev.yaml"
+    added = [line for hunk in diff.hunks for line in hunk.added]
+    assert f"\x00{FORGED_SHA}\x00\x00Alice\x00alice@example.com" in added
+    assert "\x1e\x1f\x1d\r" in added and "+++ b/x" in added
+    assert len(found) == 2  # this commit and the first one

@@ -6,14 +6,14 @@ newest state. They return values; the CLI renders them.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import os
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from promoter import records, yamlio
+from promoter import clock, records, yamlio
 from promoter.actor import Actor, current_actor
 from promoter.audit import AuditFinding, audit
 from promoter.errors import Refused, UsageError
@@ -37,7 +37,7 @@ class Context:
     clock: Callable[[], dt.datetime]
 
     def now(self) -> dt.datetime:
-        """The current time (PROMOTER_NOW pins it, for reproducible runs)."""
+        """The time gates are judged at (see :mod:`promoter.clock`)."""
         return self.clock()
 
     def git_path(self, display: str) -> str:
@@ -45,26 +45,16 @@ class Context:
         return (self.layout.root / display).resolve().relative_to(self.git.root).as_posix()
 
 
-def system_clock() -> dt.datetime:
-    """Now, in UTC; ``PROMOTER_NOW`` (ISO 8601) pins it."""
-    pinned = os.environ.get("PROMOTER_NOW")
-    if pinned:
-        try:
-            value = dt.datetime.fromisoformat(pinned)
-        except ValueError:
-            raise UsageError(
-                f"PROMOTER_NOW={pinned!r} is not an ISO 8601 time",
-                hint="Use e.g. 2026-11-25T10:00:00+00:00, or unset it",
-            ) from None
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    return dt.datetime.now(dt.UTC)
+def open_context(layout: Layout, *, writing: bool = False) -> Context:
+    """Open the git repository around ``layout`` and find out who is acting.
 
-
-def open_context(layout: Layout) -> Context:
-    """Open the git repository around ``layout`` and find out who is acting."""
+    A ``writing`` context judges gates at the real time only: anything that would move its
+    clock or its commit's date is refused here, before the repository is read.
+    """
+    clock.now(writing=writing)
     git = Git.open(layout.root)
     actor = current_actor(*git.identity())
-    return Context(layout, git, actor, system_clock)
+    return Context(layout, git, actor, functools.partial(clock.now, writing=writing))
 
 
 MAX_FILTERS = 64  # past this many digests, reading the whole history is cheaper
@@ -129,7 +119,8 @@ def make_plan(ctx: Context, request: Request) -> Plan:
         raise UsageError(f"unknown environment {request.target!r} (known: {known})")
     needed = {request.target, *pipeline.environments[request.target].sources}
     snapshot, documents = load_checked(ctx.layout, only=needed)
-    return plan(
+    head = ctx.git.head_or_none()
+    made = plan(
         snapshot,
         documents[request.target],
         request,
@@ -140,6 +131,7 @@ def make_plan(ctx: Context, request: Request) -> Plan:
         now=ctx.now(),
         artifact_at=_artifact_reader(ctx),
     )
+    return dataclasses.replace(made, head=head)
 
 
 def refusal(current: Plan) -> Refused:
@@ -156,17 +148,18 @@ def execute(ctx: Context, first: Plan, *, push: bool = True) -> tuple[Plan, Land
     """Land ``first``; after a push race, plan again on the new head and land that."""
     latest: list[Plan] = []
 
-    def prepare() -> Commitable | None:
-        # A retry plans anew; so does the first attempt when the target file changed while
-        # this run waited for the working copy's lock (another promoter wrote it).
-        stale = latest or _read(ctx.git.root / ctx.git_path(first.file)) != first.before
+    def prepare(head: str) -> Commitable | None:
+        # A retry plans anew; so does the first attempt when the branch moved while this
+        # run waited for the working copy's lock (another promoter landed): the plan, its
+        # gates and the time they were judged at must belong to the commit's parent.
+        stale = latest or head != first.head
         current = make_plan(ctx, first.request) if stale else first
         latest.append(current)
         if current.refusals or (current.moves and not current.ready):
             raise refusal(current)
         if not current.moves:
             return None  # a concurrent run already did it
-        return Commitable({ctx.git_path(current.file): current.after}, current.message)
+        return Commitable({ctx.git_path(current.file): current.after}, current.message, current.now)
 
     landed = land(ctx.git, prepare, push=push)
     return latest[-1], landed
@@ -179,13 +172,6 @@ def _as_committed(ctx: Context, event: Event, landed: Landed | None) -> Event:
     commits = list(ctx.git.log(landed.sha, max_count=1))
     committed = records.parse(commits[0]) if commits else None
     return committed or event
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
 
 
 def check_names(ctx: Context, *, environment: str | None, app: str | None) -> None:
@@ -232,7 +218,8 @@ def record(
         raise UsageError(problem)
     made: list[Event] = []
 
-    def prepare() -> Commitable:
+    def prepare(head: str) -> Commitable:
+        del head  # evidence is read fresh on every attempt
         snapshot = load_snapshot(ctx.layout)
         artifact = _artifact(snapshot, environment, app)
         bound = digest or artifact.digest
@@ -251,7 +238,7 @@ def record(
             url=url,
         )
         made.append(event)
-        return Commitable({}, records.message(event))
+        return Commitable({}, records.message(event), ctx.now())
 
     landed = land(ctx.git, prepare, push=push)
     return _as_committed(ctx, made[-1], landed), landed
@@ -263,7 +250,8 @@ def approve(
     """Approve promoting an app's digest into ``target``, as the acting identity."""
     made: list[Event] = []
 
-    def prepare() -> Commitable:
+    def prepare(head: str) -> Commitable:
+        del head  # evidence is read fresh on every attempt
         snapshot = load_snapshot(ctx.layout)
         require_known(snapshot, environment=target, app=app)
         env = snapshot.pipeline.environments[target]
@@ -287,7 +275,7 @@ def approve(
         bound = digest or _offered(snapshot, target, app)
         event = Event(kind="approve", environment=target, actor=ctx.actor, app=app, digest=bound)
         made.append(event)
-        return Commitable({}, records.message(event))
+        return Commitable({}, records.message(event), ctx.now())
 
     landed = land(ctx.git, prepare, push=push)
     return _as_committed(ctx, made[-1], landed), landed
@@ -321,7 +309,8 @@ def adopt(ctx: Context, *, push: bool = True) -> tuple[Event, Landed | None]:
     """Record every digest pinned now as the accepted baseline of the audit log."""
     made: list[Event] = []
 
-    def prepare() -> Commitable:
+    def prepare(head: str) -> Commitable:
+        del head  # history is read fresh on every attempt
         earlier = [e for e in read_events(ctx.git, cached=False) if e.kind == "adopt"]
         if earlier:
             raise Refused(
@@ -338,7 +327,7 @@ def adopt(ctx: Context, *, push: bool = True) -> tuple[Event, Landed | None]:
         )
         event = Event(kind="adopt", environment="", actor=ctx.actor, baseline=baseline)
         made.append(event)
-        return Commitable({}, records.message(event))
+        return Commitable({}, records.message(event), ctx.now())
 
     landed = land(ctx.git, prepare, push=push)
     return _as_committed(ctx, made[-1], landed), landed

@@ -203,6 +203,11 @@ class Git:
         """The sha of HEAD."""
         return self.run("rev-parse", "HEAD").strip()
 
+    def head_commit(self) -> tuple[str, dt.datetime]:
+        """The sha of HEAD and its committer date."""
+        sha, _, when = self.run("log", "-1", "--format=%H %cI", "HEAD").strip().partition(" ")
+        return sha, dt.datetime.fromisoformat(when)
+
     @property
     def git_dir(self) -> Path:
         """The repository's git directory (shared by its worktrees)."""
@@ -313,12 +318,14 @@ class Git:
         *,
         new: Sequence[str] = (),
         allow_empty: bool = False,
+        when: dt.datetime | None = None,
     ) -> str:
         """Commit exactly ``paths`` (or nothing, with allow_empty) and return the new sha.
 
         ``paths`` git already tracks are committed as they are in the work tree (``git
         commit -- PATHS``); the ``new`` ones among them are added first. ``git commit``
-        itself runs, so the user's hooks and signing configuration apply.
+        itself runs, so the user's hooks and signing configuration apply. ``when`` dates
+        the commit (author and committer), to the second.
         """
         if new:
             self.run("add", "--", *new)
@@ -332,7 +339,11 @@ class Git:
                 args.append("--allow-empty")
             if paths:
                 args.extend(["--", *paths])
-            self.run(*args)
+            dates = None
+            if when is not None:
+                stamp = when.astimezone(dt.UTC).replace(microsecond=0).isoformat()
+                dates = {"GIT_COMMITTER_DATE": stamp, "GIT_AUTHOR_DATE": stamp}
+            self.run(*args, env=dates)
         return self.head()
 
     def reset_hard(self, sha: str) -> None:

@@ -7,12 +7,14 @@ wrong after the commit, the branch is reset to where it was, so no stray commit 
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from promoter.clock import CLOCK_SKEW
 from promoter.errors import GitError
 from promoter.git import Git, PushRejected
 from promoter.yamledit import write_atomic
@@ -20,10 +22,12 @@ from promoter.yamledit import write_atomic
 
 @dataclass(frozen=True)
 class Commitable:
-    """What to commit: new file texts by repository-relative path, and the message."""
+    """What to commit: new file texts by repository-relative path, the message, and the
+    time the change was judged at, which dates the commit."""
 
     files: Mapping[str, str]
     message: str
+    when: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,7 @@ def exclusive(git: Git, wait: float = LOCK_WAIT) -> Iterator[None]:
 
 def land(
     git: Git,
-    prepare: Callable[[], Commitable | None],
+    prepare: Callable[[str], Commitable | None],
     *,
     push: bool = True,
     attempts: int = 10,
@@ -121,8 +125,9 @@ def land(
 ) -> Landed | None:
     """Commit what ``prepare`` returns and push it, retrying races; None if nothing to do.
 
-    ``prepare`` is called again after every fetch, so the change is planned on the newest
-    state of the branch (another promotion may have landed, or made this one moot).
+    ``prepare`` is called with the sha of HEAD, and again after every fetch, so the
+    change is planned on the newest state of the branch (another promotion may have
+    landed, or made this one moot).
     """
     with exclusive(git):
         return _land(git, prepare, push=push, attempts=attempts, sleep=sleep)
@@ -130,7 +135,7 @@ def land(
 
 def _land(
     git: Git,
-    prepare: Callable[[], Commitable | None],
+    prepare: Callable[[str], Commitable | None],
     *,
     push: bool,
     attempts: int,
@@ -138,16 +143,27 @@ def _land(
 ) -> Landed | None:
     upstream, tracking = preflight(git, push=push)
     for attempt in range(1, attempts + 1):
-        change = prepare()
+        base, dated = git.head_commit()  # the point to reset to on failure, and its date
+        change = prepare(base)
         if change is None:
             return None
-        base = git.head()  # now, not before planning: the point to reset to on failure
+        if change.when is not None and change.when < dated - CLOCK_SKEW:
+            raise GitError(
+                f"HEAD ({base[:12]}) is dated {dated.isoformat()}, after this machine's clock "
+                f"({change.when.isoformat()}): a commit on top of it would be dated before "
+                "its parent, which `promoter audit` reports",
+                hint="Check this machine's clock (NTP); nothing was written",
+            )
         try:
             new = [path for path in change.files if not (git.root / path).exists()]
             for path, text in change.files.items():
                 write_atomic(git.root / path, text)
             sha = git.commit(
-                list(change.files), change.message, new=new, allow_empty=not change.files
+                list(change.files),
+                change.message,
+                new=new,
+                allow_empty=not change.files,
+                when=change.when,
             )
         except BaseException:
             git.reset_hard(base)  # the worktree was clean: this only undoes our own writes

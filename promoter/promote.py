@@ -75,6 +75,7 @@ class Plan:
     after: str = ""
     message: str = ""
     event: Event | None = field(default=None, compare=False)
+    head: str | None = None  # the commit the plan was made on
 
     @property
     def ready(self) -> bool:

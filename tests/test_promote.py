@@ -1,28 +1,33 @@
 """The promotion engine end to end: real repositories, a bare remote, promoter as a process.
 
-Time is pinned: PROMOTER_NOW is the gates' clock and GIT_*_DATE the commits' timestamps, so
-soak and deploy windows are tested exactly, without sleeping.
+A write is judged at the real time and dated with it; reads take PROMOTER_NOW. Soak and
+deploy windows are tested exactly, without sleeping, by building history in the past: a
+write run with ``at=`` is dated then (see ``tests.gitutil.redate``), and a read with
+``at=`` asks the gates about that moment.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import CASES, Runner, check_output, promoter_env
-from tests.gitutil import clone, commit_all, git, remote_with_clone
+from tests.gitutil import clone, commit_all, git, redate, remote_with_clone
 
 WEB1 = "sha256:" + "a1" * 32
 WEB2 = "sha256:" + "b2" * 32
 API1 = "sha256:" + "c3" * 32
-MONDAY = "2026-11-23T10:00:00+00:00"  # inside prod's window (mon-thu 09:00-17:00 UTC)
+MONDAY = "2026-11-23T10:00:00+00:00"
+WRITES = frozenset({"publish", "promote", "rollback", "record", "approve", "adopt", "acknowledge"})
 ALICE = "Alice <alice@example.com>"
 BOB = "Bob <bob@example.com>"
 
@@ -34,16 +39,36 @@ class Flow:
     work: Path
     remote: Path
     runner: Runner
+    made: list[str] = field(default_factory=list)  # the commits promoter made, as dated
 
     def __call__(
-        self, *args: str, at: str = MONDAY, actor: str | None = None, cwd: Path | None = None
+        self,
+        *args: str,
+        at: str | None = None,
+        actor: str | None = None,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        env = {"PROMOTER_NOW": at, "GIT_AUTHOR_DATE": at, "GIT_COMMITTER_DATE": at}
+        """Run promoter. A read asks about the moment ``at``; a write runs now and, with
+        ``at``, its commit is then dated ``at``: history built in the past."""
+        where = cwd or self.work
+        writing = args[0] in WRITES and "--dry-run" not in args
+        extra = dict(env or {})
+        if at and not writing:
+            extra["PROMOTER_NOW"] = at
         if actor:
-            env["PROMOTER_ACTOR"] = actor
-        return self.runner(*args, cwd=cwd or self.work, env=env)
+            extra["PROMOTER_ACTOR"] = actor
+        before = git(where, "rev-parse", "HEAD").strip() if writing else ""
+        result = self.runner(*args, cwd=where, env=extra)
+        if writing and result.returncode == 0:
+            after = git(where, "rev-parse", "HEAD").strip()
+            if after != before:
+                if at:
+                    after = redate(where, at, push="--no-push" not in args)
+                self.made.append(after)
+        return result
 
-    def ok(self, *args: str, **kwargs: str) -> subprocess.CompletedProcess[str]:
+    def ok(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
         result = self(*args, **kwargs)
         assert result.returncode == 0, result.stdout + result.stderr
         return result
@@ -70,6 +95,11 @@ class Flow:
 def flow(tmp_path: Path, run: Runner) -> Flow:
     work, remote = remote_with_clone(tmp_path, CASES / "flow")
     return Flow(work, remote, run)
+
+
+def at_hour(hour: int, day: int = 23) -> str:
+    """An ISO time on MONDAY's day (or another day of November 2026)."""
+    return f"2026-11-{day:02d}T{hour:02d}:00:00+00:00"
 
 
 def to_staging(flow: Flow, digest: str = WEB1, at: str = MONDAY) -> None:
@@ -190,12 +220,13 @@ def test_checks_gate_pending_fail_and_evidence_for_another_digest(flow: Flow) ->
 
 
 def test_soak_is_taken_from_history_and_says_when_it_clears(flow: Flow) -> None:
-    flow.ok("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
-    flow.ok("record", "dev", "web", "--check", "unit-tests=passed")
-    flow.ok("promote", "web", "--to", "qa")
-    flow.ok("promote", "web", "--to", "perf", at="2026-11-23T10:30:00+00:00")
-    flow.ok("record", "qa", "web", "--check", "uat=passed")
-    flow.ok("record", "perf", "web", "--check", "uat=passed")
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web", at=MONDAY)
+    flow.ok("record", "dev", "web", "--check", "unit-tests=passed", at=MONDAY)
+    flow.ok("promote", "web", "--to", "qa", at=MONDAY)
+    half_past = "2026-11-23T10:30:00+00:00"
+    flow.ok("promote", "web", "--to", "perf", at=half_past)
+    flow.ok("record", "qa", "web", "--check", "uat=passed", at=half_past)
+    flow.ok("record", "perf", "web", "--check", "uat=passed", at=half_past)
     early = flow("gates", "web", "--to", "staging", "-o", "json", at="2026-11-23T11:00:00+00:00")
     assert early.returncode == 1
     soak = next(g for g in json.loads(early.stdout)["moves"][0]["gates"] if g["gate"] == "soak")
@@ -205,10 +236,39 @@ def test_soak_is_taken_from_history_and_says_when_it_clears(flow: Flow) -> None:
     flow.ok("promote", "web", "--to", "staging", at="2026-11-23T11:30:00+00:00")
 
 
-def test_approvals_window_and_four_eyes(flow: Flow) -> None:
+def test_a_write_is_judged_at_the_real_time_and_dated_with_it(flow: Flow) -> None:
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
+    flow.ok("record", "dev", "web", "--check", "unit-tests=passed")
+    flow.ok("promote", "web", "--to", "qa")
+    flow.ok("promote", "web", "--to", "perf")
+    flow.ok("record", "qa", "web", "--check", "uat=passed")
+    flow.ok("record", "perf", "web", "--check", "uat=passed")
+    before = flow.state()
+    # the digest arrived moments ago: a real promotion waits for its hour of soak...
+    result = flow("promote", "web", "--to", "staging")
+    assert result.returncode == 1
+    assert "... soak      only " in result.stdout and "(needs 1h)" in result.stdout
+    assert flow.state() == before
+    # ...and no clock can be moved for it, only for reads and dry runs
+    for name in ("PROMOTER_NOW", "GIT_COMMITTER_DATE", "GIT_AUTHOR_DATE"):
+        moved = flow("promote", "web", "--to", "staging", env={name: "2030-01-01T00:00:00Z"})
+        assert moved.returncode == 2, moved.stdout + moved.stderr
+        assert f"{name} is set" in moved.stderr and "Traceback" not in moved.stderr
+        assert flow.state() == before
+    dry = flow.ok("promote", "web", "--to", "staging", "--dry-run", at="2030-01-01T00:00:00Z")
+    assert "ok  soak " in dry.stdout
+    # the commit of a write carries the second its gates were judged at
+    flow.ok("record", "qa", "web", "--check", "lint=passed")
+    committed = git(flow.work, "log", "-1", "--format=%cI %aI").split()
+    assert committed[0] == committed[1]
+    stamp = dt.datetime.fromisoformat(committed[0])
+    assert abs((dt.datetime.now(dt.UTC) - stamp).total_seconds()) < 120
+
+
+def test_approvals_freezes_and_four_eyes(flow: Flow) -> None:
     to_staging(flow)
-    flow.ok("record", "staging", "web", "--check", "regression=passed")
-    day_later = "2026-11-24T12:00:00+00:00"  # Tuesday, in the window, soak 24h met
+    flow.ok("record", "staging", "web", "--check", "regression=passed", at=at_hour(12))
+    day_later = "2026-11-24T12:00:00+00:00"  # Tuesday: soak 24h met
     pending = flow("gates", "web", "--to", "prod", "-o", "json", at=day_later)
     gates = {g["gate"]: g for g in json.loads(pending.stdout)["moves"][0]["gates"]}
     assert gates["approvals"]["status"] == "pending"
@@ -222,11 +282,45 @@ def test_approvals_window_and_four_eyes(flow: Flow) -> None:
     check_output(document, "EvidenceResult")
     # the event as git holds it: its commit, time and author, not blanks
     assert document["event"]["sha"] == document["commit"] == flow.head()
-    assert document["event"]["when"] == MONDAY and document["event"]["author"]
-    own = flow("promote", "web", "--to", "prod", at=day_later, actor=ALICE)
+    committed = git(flow.work, "log", "-1", "--format=%cI").strip()
+    assert document["event"]["when"] == committed and document["event"]["author"]
+    own = flow("promote", "web", "--to", "prod", actor=ALICE)
     assert own.returncode == 1  # nobody approves their own promotion
     assert "approvals 0 of 1" in own.stdout
     assert own.stdout.rstrip().endswith("promote: nothing was written (see above)")
+
+    frozen = flow(
+        "gates", "web", "--to", "prod", "-o", "json", at="2026-11-26T10:00:00+00:00", actor=BOB
+    )
+    window = next(
+        g for g in json.loads(frozen.stdout)["moves"][0]["gates"] if g["gate"] == "window"
+    )
+    assert window["reason"].startswith("frozen: Black Friday")
+    assert window["clearsAt"] == "2026-11-27T00:00:00+00:00"
+
+    landed = flow.ok("promote", "web", "--to", "prod", actor=BOB)
+    assert "pushed to origin/main" in landed.stdout
+    body = git(flow.work, "log", "-1", "--format=%B")
+    assert "Promoter-Gate: web approvals pass: 1 of 1 (alice@example.com)" in body
+    assert "Promoter-Actor: Bob <bob@example.com>" in body
+
+
+def test_deploy_windows_are_judged_at_the_real_time(flow: Flow) -> None:
+    pipeline = flow.work / "environments" / "pipeline.yaml"
+    text = pipeline.read_text()
+    windows = text.replace(
+        "      window:  # no `allow`: writes are judged at the real time, so the window is open\n"
+        "        timezone: UTC\n",
+        "      window:\n        timezone: UTC\n        allow:\n"
+        '          - {days: [mon, tue, wed, thu], start: "09:00", end: "17:00"}\n',
+    )
+    assert windows != text
+    pipeline.write_text(windows)
+    commit_all(flow.work, "prod deploys on weekdays only", at=at_hour(9))
+    git(flow.work, "push", "--quiet")
+    to_staging(flow)
+    flow.ok("record", "staging", "web", "--check", "regression=passed", at=at_hour(12))
+    flow.ok("approve", "web", "--to", "prod", actor=ALICE, at=at_hour(13))
 
     friday = "2026-11-27T12:00:00+00:00"
     closed = flow("gates", "web", "--to", "prod", "-o", "json", at=friday, actor=BOB)
@@ -235,21 +329,29 @@ def test_approvals_window_and_four_eyes(flow: Flow) -> None:
     )
     assert window["status"] == "pending"
     assert window["clearsAt"] == "2026-11-30T09:00:00+00:00"  # Monday 09:00
-
     frozen = flow(
-        "gates", "web", "--to", "prod", "-o", "json", at="2026-12-22T10:00:00+00:00", actor=BOB
+        "gates", "web", "--to", "prod", "-o", "json", at="2026-11-26T10:00:00+00:00", actor=BOB
     )
     window = next(
         g for g in json.loads(frozen.stdout)["moves"][0]["gates"] if g["gate"] == "window"
     )
-    assert window["reason"].startswith("frozen: Year-end freeze")
-    assert window["clearsAt"] == "2027-01-04T09:00:00+00:00"  # first opening after the freeze
+    assert window["reason"].startswith("frozen: Black Friday")
+    assert window["clearsAt"] == "2026-11-30T09:00:00+00:00"  # Thursday frozen, then Monday
 
-    landed = flow.ok("promote", "web", "--to", "prod", at=day_later, actor=BOB)
-    assert "pushed to origin/main" in landed.stdout
-    body = git(flow.work, "log", "-1", "--format=%B")
-    assert "Promoter-Gate: web approvals pass: 1 of 1 (alice@example.com)" in body
-    assert "Promoter-Actor: Bob <bob@example.com>" in body
+    # a freeze that holds now blocks the real promotion, whatever PROMOTER_NOW would say
+    pipeline.write_text(
+        windows.replace(
+            '- {start: "2026-11-26", end: "2026-11-27", reason: Black Friday}',
+            '- {start: "2026-11-26", end: "2999-01-01", reason: Long freeze}',
+        )
+    )
+    commit_all(flow.work, "freeze prod")
+    git(flow.work, "push", "--quiet")
+    before = flow.state()
+    blocked = flow("promote", "web", "--to", "prod", actor=BOB)
+    assert blocked.returncode == 1
+    assert "... window    frozen: Long freeze" in blocked.stdout
+    assert flow.state() == before
 
 
 def test_already_promoted_is_a_no_op(flow: Flow) -> None:
@@ -270,7 +372,7 @@ def test_a_digest_edited_by_hand_has_no_lineage(flow: Flow) -> None:
     git(flow.work, "push", "--quiet")
     flow.ok("record", "qa", "web", "--check", "uat=passed")
     flow.ok("record", "perf", "web", "--check", "uat=passed")
-    result = flow("promote", "web", "--to", "staging", at="2026-11-24T10:00:00+00:00")
+    result = flow("promote", "web", "--to", "staging")
     assert result.returncode == 1
     assert "sha256:b2b2b2b2 reached qa without a recorded promotion" in result.stdout
 
@@ -293,27 +395,31 @@ def test_release_train_promotes_every_ready_app_in_one_commit(flow: Flow) -> Non
 
 def test_hotfix_uses_its_gates_and_must_be_a_new_artifact(flow: Flow) -> None:
     to_staging(flow)
-    flow.ok("record", "staging", "web", "--check", "regression=passed")
-    flow.ok("approve", "web", "--to", "prod", actor=ALICE)
-    flow.ok("promote", "web", "--to", "prod", at="2026-11-24T12:00:00+00:00", actor=BOB)
+    flow.ok("record", "staging", "web", "--check", "regression=passed", at=at_hour(12))
+    flow.ok("approve", "web", "--to", "prod", actor=ALICE, at=at_hour(12))
+    flow.ok("promote", "web", "--to", "prod", actor=BOB, at=at_hour(12, day=24))
     again = flow("promote", "web", "--to", "staging", "--hotfix")
     assert again.returncode == 0  # staging already runs it: nothing to do
-    flow.ok("publish", "web", "--to", "dev", "--digest", WEB2, "--version", "1.0.1")
-    flow.ok("record", "dev", "web", "--check", "unit-tests=passed")
-    flow.ok("promote", "web", "--to", "qa")
-    flow.ok("promote", "web", "--to", "perf")
-    early = "2026-11-23T10:20:00+00:00"
-    normal = flow("promote", "web", "--to", "staging", at=early)
+    arrival = at_hour(13, day=24)
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB2, "--version", "1.0.1", at=arrival)
+    flow.ok("record", "dev", "web", "--check", "unit-tests=passed", at=arrival)
+    flow.ok("promote", "web", "--to", "qa", at=arrival)
+    flow.ok("promote", "web", "--to", "perf", at=arrival)
+    early = "2026-11-24T13:20:00+00:00"
+    normal = flow("gates", "web", "--to", "staging", at=early)
     assert normal.returncode == 1  # normal gates: uat missing, soak 1h
-    hotfix = flow.ok("promote", "web", "--to", "staging", "--hotfix", at=early)
+    assert "... soak      only 20m in qa (needs 1h)" in normal.stdout
+    hotfix = flow("gates", "web", "--to", "staging", "--hotfix", at=early)
+    assert hotfix.returncode == 0, hotfix.stdout
     assert "ok  soak      20m in qa (needs 10m)" in hotfix.stdout  # both arrived together
+    flow.ok("promote", "web", "--to", "staging", "--hotfix", at=early)
     assert flow.remote_log()[0] == "hotfix(web): qa, perf → staging sha256:b2b2b2b2"
     assert "Promoter-Hotfix: true" in git(flow.work, "log", "-1", "--format=%B")
     # qa and perf roll back to the build prod already ran: as a hotfix it is refused
-    flow.ok("rollback", "web", "--env", "qa", at=early)
-    flow.ok("rollback", "web", "--env", "perf", at=early)
+    flow.ok("rollback", "web", "--env", "qa", at="2026-11-24T13:30:00+00:00")
+    flow.ok("rollback", "web", "--env", "perf", at="2026-11-24T13:30:00+00:00")
     before = flow.state()
-    old = flow("promote", "web", "--to", "staging", "--hotfix", at=early)
+    old = flow("promote", "web", "--to", "staging", "--hotfix")
     assert old.returncode == 1
     assert "sha256:a1a1a1a1 already ran in prod; a hotfix must be a new artifact" in old.stdout
     assert flow.state() == before
@@ -424,7 +530,6 @@ def test_push_race_is_fetched_replanned_and_retried(flow: Flow, tmp_path: Path) 
 def test_concurrent_promoters_all_land(flow: Flow, tmp_path: Path, run: Runner) -> None:
     apps = [f"app{i}" for i in range(6)]
     clones = [clone(flow.remote, tmp_path / f"c{i}") for i in range(len(apps))]
-    env = {"PROMOTER_NOW": MONDAY}
     procs = [
         subprocess.Popen(
             [
@@ -444,7 +549,7 @@ def test_concurrent_promoters_all_land(flow: Flow, tmp_path: Path, run: Runner) 
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**promoter_env(tmp_path), **env},
+            env=promoter_env(tmp_path),
         )
         for i, (app, work) in enumerate(zip(apps, clones, strict=True))
     ]
@@ -582,7 +687,7 @@ def test_promoters_sharing_one_working_copy_take_turns(flow: Flow, tmp_path: Pat
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env={**promoter_env(tmp_path), "PROMOTER_NOW": MONDAY},
+            env=promoter_env(tmp_path),
         )
         for i, app in enumerate(apps)
     ]
@@ -614,7 +719,7 @@ def test_a_run_stopped_during_its_push_leaves_nothing_behind(flow: Flow, tmp_pat
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**promoter_env(tmp_path), "PROMOTER_NOW": MONDAY},
+        env=promoter_env(tmp_path),
     )
     for _ in range(600):  # wait (at most a minute) until the push is under way
         if started.exists() or proc.poll() is not None:
@@ -702,4 +807,16 @@ def test_a_lock_that_cannot_be_taken_is_a_git_error(flow: Flow) -> None:
     result = flow("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
     assert result.returncode == 4, result.stdout + result.stderr
     assert "cannot create the lock file" in result.stderr and "Traceback" not in result.stderr
+    assert flow.state() == before
+
+
+def test_a_write_on_top_of_a_commit_from_the_future_is_refused(flow: Flow) -> None:
+    tomorrow = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()
+    (flow.work / "notes.txt").write_text("from a machine whose clock runs ahead\n")
+    commit_all(flow.work, "notes", at=tomorrow)
+    git(flow.work, "push", "--quiet")
+    before = flow.state()
+    result = flow("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "after this machine's clock" in result.stderr and "NTP" in result.stderr
     assert flow.state() == before

@@ -80,7 +80,7 @@ def record(
             f"--check {check!r} must be NAME=passed or NAME=failed",
             hint="e.g. --check unit-tests=passed",
         )
-    ctx = actions.open_context(find_layout(repo, pipeline))
+    ctx = actions.open_context(find_layout(repo, pipeline), writing=True)
     event, landed = actions.record(ctx, env, app, name, result, url=url, digest=digest, push=push)
     _echo(event, landed, output, f"recorded {name}={result} for {app} in {env}")
     return ExitCode.OK
@@ -119,7 +119,7 @@ def approve(
     from promoter import actions
     from promoter.layout import find_layout
 
-    ctx = actions.open_context(find_layout(repo, pipeline))
+    ctx = actions.open_context(find_layout(repo, pipeline), writing=True)
     event, landed = actions.approve(ctx, app, target, digest=digest, push=push)
     _echo(event, landed, output, f"approved {app} into {target} as {ctx.actor.id}")
     return ExitCode.OK
@@ -142,7 +142,7 @@ def adopt(repo: Path | None, pipeline: str | None, push: bool, output: str) -> i
     from promoter import actions
     from promoter.layout import find_layout
 
-    ctx = actions.open_context(find_layout(repo, pipeline))
+    ctx = actions.open_context(find_layout(repo, pipeline), writing=True)
     event, landed = actions.adopt(ctx, push=push)
     _echo(event, landed, output, f"adopted {len(event.baseline)} pinned digests as the baseline")
     return ExitCode.OK

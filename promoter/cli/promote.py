@@ -27,7 +27,7 @@ def _run(
     from promoter.layout import find_layout
     from promoter.report_plan import landed_text, plan_json, plan_text
 
-    ctx = actions.open_context(find_layout(repo, pipeline))
+    ctx = actions.open_context(find_layout(repo, pipeline), writing=not dry_run)
     plan = actions.make_plan(ctx, request)
     if plan.mode == "pull-request" and not dry_run and plan.moves:
         from promoter.errors import Refused

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,13 +17,16 @@ from promoter import clock, records, yamlio
 from promoter.actor import Actor, current_actor
 from promoter.audit import AuditFinding, audit
 from promoter.errors import Refused, UsageError
+from promoter.evidence import Evidence, build_evidence
+from promoter.filehistory import entered
 from promoter.git import Git
-from promoter.history import Evidence, build_evidence, read_events
+from promoter.history import read_events, read_history
 from promoter.land import Commitable, Landed, land, preflight
 from promoter.layout import Layout
-from promoter.model import Artifact, Snapshot
+from promoter.model import Artifact, Person, Snapshot
 from promoter.promote import Plan, Request, plan
 from promoter.records import Event, short
+from promoter.trust import Directory, binding
 from promoter.validate import load_checked, load_snapshot
 
 
@@ -61,16 +64,21 @@ MAX_FILTERS = 64  # past this many digests, reading the whole history is cheaper
 
 
 def evidence(
-    ctx: Context, mentioning: Sequence[str] = (), *, cached: bool = True, shallow_ok: bool = False
+    ctx: Context,
+    mentioning: Sequence[str] = (),
+    *,
+    people: Mapping[str, Person] | None = None,
+    cached: bool = True,
+    shallow_ok: bool = False,
 ) -> Evidence:
     """What the history proves, from one bulk ``git log``: only about ``mentioning``
     (digests, trailer lines) when given, which keeps gate checks fast on long histories.
     ``cached=False`` reads git itself even for the whole log (no event cache); a shallow
-    clone is refused unless ``shallow_ok``."""
+    clone is refused unless ``shallow_ok``. ``people`` tells who is who."""
     if len(mentioning) > MAX_FILTERS:
         mentioning = ()
-    events = read_events(ctx.git, mentioning=mentioning, cached=cached, shallow_ok=shallow_ok)
-    return build_evidence(events)
+    found = read_history(ctx.git, mentioning=mentioning, cached=cached, shallow_ok=shallow_ok)
+    return build_evidence(found.events, landed=found.landed, people=people)
 
 
 def _mentioning(snapshot: Snapshot, request: Request) -> list[str]:
@@ -126,10 +134,16 @@ def make_plan(ctx: Context, request: Request) -> Plan:
         request,
         # A publication only asks history for approvals of its new digest: in a shallow
         # clone (a build job's usual checkout) a missing one blocks, it cannot pass.
-        evidence(ctx, _mentioning(snapshot, request), shallow_ok=request.action == "publish"),
+        evidence(
+            ctx,
+            _mentioning(snapshot, request),
+            people=pipeline.people,
+            shallow_ok=request.action == "publish",
+        ),
         actor=ctx.actor,
         now=ctx.now(),
         artifact_at=_artifact_reader(ctx),
+        signatures_of=ctx.git.signatures,
     )
     return dataclasses.replace(made, head=head)
 
@@ -238,7 +252,15 @@ def record(
             url=url,
         )
         made.append(event)
-        return Commitable({}, records.message(event), ctx.now())
+        pipeline = snapshot.pipeline
+        signed = [s for s in pipeline.successors(environment) if pipeline.signed(s)]
+        return Commitable(
+            {},
+            records.message(event),
+            ctx.now(),
+            sign=bool(signed),
+            check=_signed_as(ctx, pipeline.people, "check result", signed) if signed else None,
+        )
 
     landed = land(ctx.git, prepare, push=push)
     return _as_committed(ctx, made[-1], landed), landed
@@ -250,7 +272,7 @@ def approve(
     """Approve promoting an app's digest into ``target``, as the acting identity."""
     made: list[Event] = []
 
-    def prepare(head: str) -> Commitable:
+    def prepare(head: str) -> Commitable | None:
         del head  # evidence is read fresh on every attempt
         snapshot = load_snapshot(ctx.layout)
         require_known(snapshot, environment=target, app=app)
@@ -264,21 +286,74 @@ def approve(
             raise Refused(f"{target} has no approvals gate", hint="Nothing to approve")
         # Anyone may approve when one gate set takes anyone (a rollbackGates without `from`,
         # say); each gate still counts only the approvals its own list allows.
+        people = Directory(snapshot.pipeline.people)
         anyone = any(not rule.allowed for rule in rules)
         allowed = {who for rule in rules for who in rule.allowed}
-        if not anyone and not any(ctx.actor.matches(who) for who in allowed):
+        if not anyone and not people.allowed(ctx.actor.id, tuple(allowed)):
             raise Refused(
                 f"{ctx.actor.display} may not approve promotions into {target} "
                 f"(allowed: {', '.join(sorted(allowed))})",
-                hint="Ask one of them, or set PROMOTER_ACTOR/git user.email to your identity",
+                hint="Ask one of them to approve; an approval counts for the identity that "
+                "makes it (see `people:` in the pipeline for one person's several identities)",
             )
         bound = digest or _offered(snapshot, target, app)
+        signed = snapshot.pipeline.signed(target)
+        if _approved_already(ctx, snapshot, target, app, bound, signed=signed):
+            return None  # the same approval again: nothing to do
         event = Event(kind="approve", environment=target, actor=ctx.actor, app=app, digest=bound)
         made.append(event)
-        return Commitable({}, records.message(event), ctx.now())
+        return Commitable(
+            {},
+            records.message(event),
+            ctx.now(),
+            sign=signed,
+            check=_signed_as(ctx, snapshot.pipeline.people, "approval", [target])
+            if signed
+            else None,
+        )
 
     landed = land(ctx.git, prepare, push=push)
+    if not made:  # nothing to do: the approval as it stands already counts
+        made.append(Event(kind="approve", environment=target, actor=ctx.actor, app=app))
     return _as_committed(ctx, made[-1], landed), landed
+
+
+def _approved_already(
+    ctx: Context, snapshot: Snapshot, target: str, app: str, digest: str, *, signed: bool
+) -> bool:
+    """Whether an approval by the acting person for ``digest`` into ``target`` counts."""
+    proof = evidence(ctx, [digest], people=snapshot.pipeline.people)
+    mine = [
+        event
+        for event in proof.approvals.get((target, app, digest), ())
+        if proof.people.same(event.actor.id, ctx.actor.id)
+    ]
+    if signed and mine:
+        proof.signatures.update(ctx.git.signatures([event.sha for event in mine]))
+    void = proof.void_before(target, app, digest)
+    return any(proof.why_not_counted(event, since=void, signed=signed) is None for event in mine)
+
+
+def _signed_as(
+    ctx: Context, people: Mapping[str, Person], what: str, where: Sequence[str]
+) -> Callable[[str], None]:
+    """A check that the new commit's signature binds it to the acting identity: evidence
+    for ``where`` counts only then, so an unbound one is not written at all."""
+
+    def check(sha: str) -> None:
+        why = binding(ctx.actor.id, ctx.git.signatures([sha]).get(sha), Directory(people))
+        if why is not None:
+            raise Refused(
+                f"this {what} would not count in {', '.join(where)}: its commit would be "
+                f"{why}. Evidence there counts only when git verifies that it is signed by "
+                f"the identity it claims ({ctx.actor.id})",
+                hint="Sign with your own key (git config user.signingkey; gpg.format ssh for "
+                "an SSH key) and have it listed for your identity in the allowed signers file "
+                "(gpg.ssh.allowedSignersFile) or trusted in your GPG keyring; see SECURITY.md. "
+                "Nothing was written",
+            )
+
+    return check
 
 
 def _artifact(snapshot: Snapshot, environment: str, app: str) -> Artifact:
@@ -320,10 +395,20 @@ def adopt(ctx: Context, *, push: bool = True) -> tuple[Event, Landed | None]:
                 "has no lineage",
             )
         snapshot = load_snapshot(ctx.layout)
-        baseline = tuple(
+        files = {
+            ctx.git_path(ctx.layout.display(ctx.layout.env_file(env))): env
+            for env in snapshot.pipeline.order()
+        }
+        pinned = [
             (env, app, artifact.digest)
             for env in snapshot.pipeline.order()
             for app, artifact in sorted(snapshot.states[env].artifacts.items())
+        ]
+        # when git shows each digest entered its file: soak goes on from there
+        since = entered(ctx.git, files, [(env, digest) for env, _, digest in pinned])
+        baseline = tuple(
+            (env, app, digest, since[(env, digest)].isoformat() if (env, digest) in since else "")
+            for env, app, digest in pinned
         )
         event = Event(kind="adopt", environment="", actor=ctx.actor, baseline=baseline)
         made.append(event)

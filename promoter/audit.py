@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from promoter import records
+from promoter.evidence import MOVES, Evidence
 from promoter.git import Git
-from promoter.history import MOVES, Evidence
 from promoter.model import Snapshot
 from promoter.records import Event, short
 

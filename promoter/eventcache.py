@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 
 from promoter import actor as actor_module
 from promoter import git as git_module
+from promoter import history as history_module
 from promoter import records
 from promoter.actor import Actor
 from promoter.records import Change, Event, GateNote
@@ -39,10 +40,12 @@ _KIND = "promoter-event-cache"
 
 
 class Entry(NamedTuple):
-    """The events reachable from ``tip``, newest first."""
+    """The events reachable from ``tip``, newest first, and when the moves that came
+    through a merge reached the branch."""
 
     tip: str
     events: list[Event]
+    landed: dict[str, dt.datetime] = {}  # noqa: RUF012 - a NamedTuple default, never mutated
 
 
 class Cached(NamedTuple):
@@ -50,6 +53,7 @@ class Cached(NamedTuple):
 
     tip: str
     body: bytes
+    landed: dict[str, dt.datetime] = {}  # noqa: RUF012 - a NamedTuple default, never mutated
 
     def events(self) -> list[Event] | None:
         """The stored events, or None when they cannot be read back."""
@@ -71,7 +75,7 @@ def _key() -> str | None:
     when promoter runs from a zip."""
     digest = hashlib.sha256(records.GREP.encode())
     try:
-        for module in (git_module, records, actor_module):
+        for module in (git_module, records, actor_module, history_module):
             digest.update(Path(module.__file__ or "").read_bytes())
         digest.update(Path(__file__).read_bytes())
     except OSError:
@@ -121,7 +125,11 @@ def load(git_dir: Path) -> Cached | None:
             return None
         if data.get("shape") != shape:
             return None
-        return Cached(str(data["tip"]), body)
+        landed = {
+            str(sha): dt.datetime.fromisoformat(str(when))
+            for sha, when in dict(data.get("landed", {})).items()
+        }
+        return Cached(str(data["tip"]), body, landed)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # missing, unreadable, or not ours: read git instead
 
@@ -131,7 +139,13 @@ def store(git_dir: Path, entry: Entry) -> None:
     target, shape, key = path(git_dir), _shape(git_dir), _key()
     if shape is None or key is None:
         return
-    header = {"kind": _KIND, "key": key, "shape": shape, "tip": entry.tip}
+    header = {
+        "kind": _KIND,
+        "key": key,
+        "shape": shape,
+        "tip": entry.tip,
+        "landed": {sha: when.isoformat() for sha, when in entry.landed.items()},
+    }
     with contextlib.suppress(OSError):
         target.parent.mkdir(exist_ok=True)
         _remove_stale_temporaries(target)
@@ -187,7 +201,7 @@ def _events(rows: list[list[Any]]) -> list[Event]:
                 digest,
                 (check[0], check[1]) if check else None,
                 url,
-                tuple((b[0], b[1], b[2]) for b in baseline) if baseline else (),
+                tuple((b[0], b[1], b[2], b[3]) for b in baseline) if baseline else (),
                 sha,
                 when(at) if at else None,
                 author,

@@ -40,6 +40,7 @@ CODES = {
     "timezone": "an unknown time zone",
     "window": "a deploy window or freeze that cannot be right",
     "approvals": "more approvals required than people allowed to approve",
+    "people": "an identity (email, login) named for two people",
 }
 
 

@@ -13,7 +13,8 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from promoter.actor import Actor
-from promoter.history import Evidence, age, duration_text
+from promoter.evidence import Evidence
+from promoter.history import age, duration_text
 from promoter.model import Approvals, GateSet, Window
 from promoter.records import short
 
@@ -47,28 +48,49 @@ def evaluate(
     evidence: Evidence,
     now: dt.datetime,
     actor: Actor,
+    signed: bool = False,
 ) -> tuple[GateResult, ...]:
-    """Every declared gate for promoting ``app``'s ``digest`` from ``sources`` to ``target``."""
+    """Every declared gate for promoting ``app``'s ``digest`` from ``sources`` to ``target``.
+
+    With ``signed``, a check result or an approval counts only when its commit is signed
+    by the identity it claims (see :mod:`promoter.trust`). Evidence recorded before a
+    rollback took ``digest`` out of ``target`` never counts for it.
+    """
     results = []
-    if gates.checks:
-        results.append(_checks(gates.checks, app, digest, sources, evidence))
+    void = evidence.void_before(target, app, digest)
+    if gates.has_checks:
+        results.append(_checks(gates, app, digest, sources, evidence, void, signed))
     if gates.soak_seconds is not None:
         results.append(_soak(gates.soak_seconds, app, digest, sources, evidence, now))
     if gates.approvals is not None:
-        results.append(_approvals(gates.approvals, app, digest, target, evidence, actor))
+        results.append(
+            _approvals(gates.approvals, app, digest, target, evidence, actor, void, signed)
+        )
     if gates.window is not None:
         results.append(window_gate(gates.window, now))
     return tuple(results)
 
 
 def _checks(
-    names: Sequence[str], app: str, digest: str, sources: Sequence[str], evidence: Evidence
+    gates: GateSet,
+    app: str,
+    digest: str,
+    sources: Sequence[str],
+    evidence: Evidence,
+    void: int,
+    signed: bool,
 ) -> GateResult:
-    failed, missing, passed = [], [], []
+    failed, missing, passed, ignored = [], [], [], []
     first_missing: tuple[str, str] | None = None
     for source in sources:
-        for name in names:
-            record = evidence.checks.get((source, app, digest, name))
+        for name in gates.checks_for(source):
+            record = None
+            for event in reversed(evidence.checks.get((source, app, digest, name), ())):
+                why = evidence.why_not_counted(event, since=void, signed=signed)
+                if why is None:
+                    record = event  # the newest record that counts decides
+                    break
+                ignored.append(f"{name} in {source} by {event.actor.id} ({why})")
             if record is None:
                 missing.append(f"{name} in {source}")
                 first_missing = first_missing or (source, name)
@@ -77,17 +99,18 @@ def _checks(
             else:
                 url = f" ({record.url})" if record.url else ""
                 failed.append(f"{name} in {source}{url}")
+    unseen = f"; not counted: {', '.join(dict.fromkeys(ignored))}" if ignored else ""
     if failed:
-        return GateResult("checks", "fail", f"failed: {', '.join(failed)}")
+        return GateResult("checks", "fail", f"failed: {', '.join(failed)}{unseen}")
     if missing and first_missing is not None:
         where, name = first_missing  # the hint names a check that is really missing
         hint = f"promoter record {where} {app} --check {name}=passed"
         return GateResult(
             "checks",
             "pending",
-            f"not recorded for {short(digest)}: {', '.join(missing)} (e.g. `{hint}`)",
+            f"not recorded for {short(digest)}: {', '.join(missing)} (e.g. `{hint}`){unseen}",
         )
-    return GateResult("checks", "pass", f"{', '.join(names)} passed in {', '.join(sources)}")
+    return GateResult("checks", "pass", f"{', '.join(passed)} passed")
 
 
 def _soak(
@@ -101,11 +124,12 @@ def _soak(
     waits = []
     for source in sources:
         arrival = evidence.arrival(source, app, digest)
-        if arrival is None or arrival.when is None:
+        since = evidence.arrived_at(arrival, (source, app, digest)) if arrival else None
+        if since is None:
             return GateResult(
                 "soak", "fail", f"{short(digest)} has no recorded arrival in {source}"
             )
-        waits.append((arrival.when + dt.timedelta(seconds=seconds), source, arrival.when))
+        waits.append((since + dt.timedelta(seconds=seconds), source, since))
     clears, source, since = max(waits)
     need = duration_text(seconds)
     if clears <= now:
@@ -116,25 +140,46 @@ def _soak(
 
 
 def _approvals(
-    rule: Approvals, app: str, digest: str, target: str, evidence: Evidence, actor: Actor
+    rule: Approvals,
+    app: str,
+    digest: str,
+    target: str,
+    evidence: Evidence,
+    actor: Actor,
+    void: int,
+    signed: bool,
 ) -> GateResult:
+    people = evidence.people
     counted: dict[str, str] = {}
-    for event in evidence.approvals.get((target, app, digest), []):
+    ignored: dict[str, str] = {}
+    for event in reversed(evidence.approvals.get((target, app, digest), [])):
         who = event.actor
-        if who.matches(actor.id):
+        if people.same(who.id, actor.id):
             continue  # four eyes: nobody approves their own promotion
-        if rule.allowed and not any(who.matches(allowed) for allowed in rule.allowed):
+        if rule.allowed and not people.allowed(who.id, rule.allowed):
             continue
-        counted.setdefault(who.id.casefold(), who.id)
+        person = people.key(who.id)
+        why = evidence.why_not_counted(event, since=void, signed=signed)
+        if why is None:
+            counted.setdefault(person, who.id)
+        else:
+            ignored.setdefault(person, f"{who.id} ({why})")
+    unseen = [text for person, text in ignored.items() if person not in counted]
     names = ", ".join(sorted(counted.values())) or "none"
     have = len(counted)
+    note = f"; not counted: {', '.join(unseen)}" if unseen else ""
     if have >= rule.required:
-        return GateResult("approvals", "pass", f"{have} of {rule.required} ({names})")
+        return GateResult("approvals", "pass", f"{have} of {rule.required} ({names}){note}")
+    others = [
+        entry
+        for entry in rule.allowed
+        if people.key(entry) not in counted and not people.same(entry, actor.id)
+    ]
     return GateResult(
         "approvals",
         "pending",
-        f"{have} of {rule.required} ({names}); `promoter approve {app} --to {target} "
-        f"--digest {digest}`" + (f" by one of {', '.join(rule.allowed)}" if rule.allowed else ""),
+        f"{have} of {rule.required} ({names}){note}; `promoter approve {app} --to {target} "
+        f"--digest {digest}`" + (f" by one of {', '.join(others)}" if others else ""),
     )
 
 

@@ -14,7 +14,7 @@ import os
 import queue
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -59,6 +59,14 @@ class Commit(NamedTuple):
     def trailer_values(self, key: str) -> list[str]:
         """Every value of trailer ``key`` (case-insensitive), in order."""
         return self.fields.get(key.lower(), [])
+
+
+class Signature(NamedTuple):
+    """What git's own verification says of a commit: ``%G?``, the signer and the key."""
+
+    status: str  # G good, B bad, U unknown key or validity, X/Y expired, R revoked, E, N none
+    signer: str = ""  # the allowed-signers principal (SSH), or the key's user ID (GPG)
+    key: str = ""  # the key's fingerprint
 
 
 class Worktree(NamedTuple):
@@ -118,21 +126,28 @@ class Git:
             )
         return out
 
-    def _call(self, args: Sequence[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    def _call(
+        self, args: Sequence[str], env: dict[str, str] | None = None, stdin: bytes | None = None
+    ) -> tuple[int, str, str]:
         """Run ``git ARGS``: (exit status, stdout, stderr).
 
         If promoter is interrupted (Ctrl-C, SIGTERM) while git runs, git is killed before
         the interruption goes on: a ``git commit`` must not finish after promoter has
         reset its branch, nor a ``git push`` run on after promoter said it stopped.
         """
+        import subprocess
+
         process = self._repo.git.execute(
-            ["git", *args], env={**_C_LOCALE, **(env or {})}, as_process=True
+            ["git", *args],
+            env={**_C_LOCALE, **(env or {})},
+            as_process=True,
+            istream=subprocess.PIPE if stdin is not None else None,
         )
         proc = process.proc
         if proc is None:  # pragma: no cover - GitPython always starts one
             raise GitError(f"git {args[0]} did not start", hint="Check that git is installed")
         try:
-            out, err = proc.communicate()
+            out, err = proc.communicate(stdin)
         except BaseException:
             proc.kill()
             proc.wait()
@@ -319,13 +334,15 @@ class Git:
         new: Sequence[str] = (),
         allow_empty: bool = False,
         when: dt.datetime | None = None,
+        sign: bool = False,
     ) -> str:
         """Commit exactly ``paths`` (or nothing, with allow_empty) and return the new sha.
 
         ``paths`` git already tracks are committed as they are in the work tree (``git
         commit -- PATHS``); the ``new`` ones among them are added first. ``git commit``
         itself runs, so the user's hooks and signing configuration apply. ``when`` dates
-        the commit (author and committer), to the second.
+        the commit (author and committer), to the second. ``sign`` asks git to sign it
+        (``-S``) with the configured ``user.signingkey``.
         """
         if new:
             self.run("add", "--", *new)
@@ -337,13 +354,26 @@ class Git:
             args = ["commit", "--quiet", "--cleanup=strip", f"--file={message_file}"]
             if allow_empty:
                 args.append("--allow-empty")
+            if sign:
+                args.append("--gpg-sign")
             if paths:
                 args.extend(["--", *paths])
             dates = None
             if when is not None:
                 stamp = when.astimezone(dt.UTC).replace(microsecond=0).isoformat()
                 dates = {"GIT_COMMITTER_DATE": stamp, "GIT_AUTHOR_DATE": stamp}
-            self.run(*args, env=dates)
+            status, _, err = self._call(args, dates)
+            if status != 0 and sign and ("sign" in err or "gpg" in err or "ssh" in err):
+                raise GitError(
+                    f"git could not sign the commit: {' '.join(err.split())}",
+                    hint="This evidence counts only when signed: configure git to sign as "
+                    "yourself (user.signingkey; gpg.format ssh for an SSH key), see SECURITY.md",
+                )
+            if status != 0:
+                raise GitError(
+                    f"git commit failed: {' '.join(err.split())}",
+                    hint="Check the repository state with `git status`",
+                )
         return self.head()
 
     def reset_hard(self, sha: str) -> None:
@@ -417,9 +447,40 @@ class Git:
             args.extend(["--", *paths])
         yield from _records(self.stream(*args))
 
+    def shas(
+        self,
+        rev: str,
+        *,
+        grep: str | None = None,
+        fixed: Sequence[str] = (),
+        first_parent: bool = False,
+    ) -> set[str]:
+        """The shas of the commits :meth:`log` would list with the same filters; with
+        ``first_parent``, only those on ``rev``'s first-parent line."""
+        args = ["log", "-z", "--format=%H", rev]
+        if first_parent:
+            args.append("--first-parent")
+        if grep:
+            args.extend(["--extended-regexp", f"--grep={grep}"])
+        if fixed:
+            args.append("--fixed-strings")
+            args.extend(f"--grep={text}" for text in fixed)
+        return {sha for sha in "".join(self.stream(*args)).split("\0") if sha}
+
+    def landing(self, sha: str, rev: str = "HEAD") -> dt.datetime | None:
+        """When ``sha`` reached ``rev``'s first-parent line: the committer date of the
+        oldest commit on that line that contains it (the merge that brought it)."""
+        out = self.run(
+            "log", "--first-parent", "--ancestry-path", "-z", "--format=%H%x00%cI", f"{sha}..{rev}"
+        )
+        fields = [field for field in out.split("\0") if field]
+        if len(fields) < 2:
+            return None
+        return dt.datetime.fromisoformat(fields[-1].strip())
+
     def log_patches(
         self, rev: str, paths: Sequence[str], *, first_parent: bool = False
-    ) -> Iterator[tuple[Commit, list[FileDiff]]]:
+    ) -> Generator[tuple[Commit, list[FileDiff]], None, None]:
         """Commits that touched ``paths``, newest first, each with its zero-context diffs.
 
         One ``git log -p`` for the whole history, read strictly (see :mod:`promoter.patches`):
@@ -475,6 +536,28 @@ class Git:
         except GitCommandError:
             return None
         return out
+
+    def signatures(self, shas: Sequence[str]) -> dict[str, Signature]:
+        """git's verification of each commit's signature, from one ``git log``: it checks
+        SSH signatures against ``gpg.ssh.allowedSignersFile`` and GPG ones against the
+        keyring, as ``git verify-commit`` does."""
+        if not shas:
+            return {}
+        status, out, err = self._call(
+            ["log", "--no-walk=unsorted", "--stdin", "-z", "--format=%H%x00%G?%x00%GS%x00%GK"],
+            stdin="".join(f"{sha}\n" for sha in dict.fromkeys(shas)).encode(),
+        )
+        if status != 0:
+            raise GitError(
+                f"git log failed to read signatures: {' '.join(err.split())}",
+                hint="Check the repository state with `git status`",
+            )
+        tokens = out.split("\0")
+        found: dict[str, Signature] = {}
+        for start in range(0, len(tokens) - 3, 4):
+            sha, letter, signer, key = tokens[start : start + 4]
+            found[sha.strip()] = Signature(letter.strip() or "N", signer, key)
+        return found
 
     def verify_commit(self, sha: str) -> tuple[bool, str]:
         """Check a commit's signature with git's own verification: (ok, git's message)."""

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from promoter import records
 from promoter.errors import GitError
 from promoter.gcpause import paused_gc
 from promoter.git import Git
 from promoter.records import Event
-
-MOVES = ("publish", "promote", "rollback")  # the events that change a pinned digest
 
 
 def read_events(
@@ -53,11 +52,80 @@ def read_events(
 
 def _all_events(git: Git) -> list[Event]:
     """Every event reachable from HEAD: cached, extended with new commits, or read whole."""
+    return _all_history(git).events
+
+
+class History(NamedTuple):
+    """Events, newest first, and when the moves among them that came through a merge
+    reached the branch (the merge's date; every other move reached it with its commit)."""
+
+    events: list[Event]
+    landed: dict[str, dt.datetime]
+
+
+def read_history(
+    git: Git, *, mentioning: Sequence[str] = (), cached: bool = True, shallow_ok: bool = False
+) -> History:
+    """Events reachable from HEAD (only those ``mentioning`` these strings, when given),
+    and when each move reached the branch. See :func:`read_events`."""
+    if not shallow_ok:
+        git.require_full_history()
+    if not mentioning and cached:
+        return _all_history(git)
+    head = git.head_or_none()
+    if head is None:
+        return History([], {})  # a new repository: no history yet
+    with paused_gc():
+        events, chain = _read_with_chain(git, head, mentioning)
+    return History(events, _landings(git, head, events, chain))
+
+
+def _read_with_chain(
+    git: Git, head: str, mentioning: Sequence[str]
+) -> tuple[list[Event], set[str]]:
+    """The events, and which of their commits lie on the branch's first-parent line: two
+    ``git log``s with the same filter, side by side (two processes, two cores)."""
+    grep = None if mentioning else records.GREP
+    box: dict[str, set[str] | BaseException] = {}
+
+    def chain() -> None:
+        try:
+            box["chain"] = git.shas(head, grep=grep, fixed=mentioning, first_parent=True)
+        except BaseException as exc:  # handed over to the caller's thread
+            box["chain"] = exc
+
+    worker = threading.Thread(target=chain, daemon=True)
+    worker.start()
+    try:
+        events = records.parse_all(git.log(head, grep=grep, fixed=mentioning))
+    finally:
+        worker.join()
+    found = box["chain"]
+    if isinstance(found, BaseException):
+        raise found
+    return events, found
+
+
+def _landings(
+    git: Git, head: str, events: Sequence[Event], chain: set[str]
+) -> dict[str, dt.datetime]:
+    """When each move off the first-parent line reached the branch: its merge's date."""
+    landed: dict[str, dt.datetime] = {}
+    for event in events:
+        if event.sha not in chain and event.kind in ("publish", "promote", "rollback", "adopt"):
+            when = git.landing(event.sha, head)
+            if when is not None:
+                landed[event.sha] = when
+    return landed
+
+
+def _all_history(git: Git) -> History:
+    """Every event reachable from HEAD: cached, extended with new commits, or read whole."""
     from promoter import eventcache  # json and hashlib: only for whole-history reads
 
     head = git.head_or_none()
     if head is None:
-        return []  # a new repository: no history yet
+        return History([], {})  # a new repository: no history yet
     use_cache = eventcache.enabled()
     with paused_gc():
         cached = eventcache.load(git.git_dir) if use_cache else None
@@ -65,15 +133,17 @@ def _all_events(git: Git) -> list[Event]:
         if cached is not None and (cached.tip == head or git.extends_linearly(cached.tip, head)):
             known = cached.events()
         if cached is not None and known is not None and cached.tip == head:
-            return known
+            return History(known, cached.landed)
         if cached is not None and known is not None:
+            # a straight line of new commits: every one of them is on the first-parent line
             found = git.log(f"{cached.tip}..{head}", grep=records.GREP)
-            events = records.parse_all(found) + known
+            history = History(records.parse_all(found) + known, cached.landed)
         else:
-            events = records.parse_all(git.log(head, grep=records.GREP))
+            events, chain = _read_with_chain(git, head, ())
+            history = History(events, _landings(git, head, events, chain))
         if use_cache:
-            eventcache.store(git.git_dir, eventcache.Entry(head, events))
-        return events
+            eventcache.store(git.git_dir, eventcache.Entry(head, history.events, history.landed))
+        return history
 
 
 def select(
@@ -88,66 +158,6 @@ def select(
             continue
         chosen.append(event)
     return chosen
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """What the history proves, indexed for gate evaluation. Built once per command."""
-
-    events: tuple[Event, ...]
-    # (environment, app, digest) -> the newest event that put that digest there
-    arrivals: dict[tuple[str, str, str], Event] = field(default_factory=dict)
-    # (environment, app, digest) -> every event that put that digest there, newest first
-    every_arrival: dict[tuple[str, str, str], list[Event]] = field(default_factory=dict)
-    # (environment, app, digest, check) -> the newest record of that check
-    checks: dict[tuple[str, str, str, str], Event] = field(default_factory=dict)
-    # (target environment, app, digest) -> approvals, newest first
-    approvals: dict[tuple[str, str, str], list[Event]] = field(default_factory=dict)
-    # (environment, app) -> every digest that was ever moved there, newest first
-    ran: dict[tuple[str, str], list[str]] = field(default_factory=dict)
-
-    def arrival(self, environment: str, app: str, digest: str) -> Event | None:
-        """The newest event that put ``digest`` into ``environment`` for ``app``."""
-        return self.arrivals.get((environment, app, digest))
-
-    def arrived_by(self, environment: str, app: str, digest: str, when: dt.datetime) -> bool:
-        """Whether ``digest`` had arrived in ``environment`` for ``app`` at ``when``."""
-        return any(
-            event.when is not None and event.when <= when
-            for event in self.every_arrival.get((environment, app, digest), ())
-        )
-
-    def has_run(self, environment: str, app: str, digest: str) -> bool:
-        """Whether ``environment`` ever held ``digest`` for ``app`` through promoter."""
-        return digest in self.ran.get((environment, app), ())
-
-
-def build_evidence(events: Sequence[Event]) -> Evidence:
-    """Index newest-first events for gates, lineage and rollback."""
-    evidence = Evidence(tuple(events))
-    for event in events:  # newest first: the first entry for a key is the newest
-        if event.kind in MOVES:
-            for change in event.changes:
-                key = (event.environment, change.app, change.digest)
-                evidence.arrivals.setdefault(key, event)
-                evidence.every_arrival.setdefault(key, []).append(event)
-                ran = evidence.ran.setdefault((event.environment, change.app), [])
-                if change.digest not in ran:
-                    ran.append(change.digest)
-        elif event.kind == "adopt":
-            for environment, app, digest in event.baseline:
-                evidence.arrivals.setdefault((environment, app, digest), event)
-                evidence.every_arrival.setdefault((environment, app, digest), []).append(event)
-                ran = evidence.ran.setdefault((environment, app), [])
-                if digest not in ran:
-                    ran.append(digest)
-        elif event.kind == "record" and event.app and event.digest and event.check:
-            key4 = (event.environment, event.app, event.digest, event.check[0])
-            evidence.checks.setdefault(key4, event)
-        elif event.kind == "approve" and event.app and event.digest:
-            key3 = (event.environment, event.app, event.digest)
-            evidence.approvals.setdefault(key3, []).append(event)
-    return evidence
 
 
 def age(since: dt.datetime, now: dt.datetime) -> str:

@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from promoter.clock import CLOCK_SKEW
 from promoter.errors import GitError
@@ -28,6 +28,9 @@ class Commitable:
     files: Mapping[str, str]
     message: str
     when: dt.datetime | None = None
+    sign: bool = False  # sign the commit (git commit -S), with the user's signing key
+    # called with the new commit's sha before it is pushed; raising undoes the commit
+    check: Callable[[str], None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,10 @@ def _land(
                 new=new,
                 allow_empty=not change.files,
                 when=change.when,
+                sign=change.sign,
             )
+            if change.check is not None:
+                change.check(sha)
         except BaseException:
             git.reset_hard(base)  # the worktree was clean: this only undoes our own writes
             raise

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 PromotionMode = Literal["commit", "pull-request"]
+SignedEvidence = Literal["protected", "all"]
+FORGES = ("github", "gitlab", "gitea")  # the logins a person may have
 
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?\Z")
 
@@ -61,17 +63,58 @@ class Window:
 
 @dataclass(frozen=True)
 class GateSet:
-    """The gates a digest must pass to enter an environment."""
+    """The gates a digest must pass to enter an environment.
+
+    ``checks`` must pass in every source; ``source_checks`` (the per-source form, for
+    parallel testing) names the checks of each source instead.
+    """
 
     checks: tuple[str, ...] = ()
     soak_seconds: int | None = None
     approvals: Approvals | None = None
     window: Window | None = None
+    source_checks: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def empty(self) -> bool:
         """True when no gate is declared."""
-        return not (self.checks or self.soak_seconds or self.approvals or self.window)
+        return not (
+            self.checks or self.source_checks or self.soak_seconds or self.approvals or self.window
+        )
+
+    @property
+    def has_checks(self) -> bool:
+        """True when some source must have passed checks."""
+        return bool(self.checks or any(names for _, names in self.source_checks))
+
+    def checks_for(self, source: str) -> tuple[str, ...]:
+        """The checks ``source`` must have passed for the digest."""
+        if self.source_checks:
+            return dict(self.source_checks).get(source, ())
+        return self.checks
+
+    @property
+    def check_names(self) -> tuple[str, ...]:
+        """Every check this gate set names, in any source."""
+        names = list(self.checks)
+        for _, more in self.source_checks:
+            names.extend(name for name in more if name not in names)
+        return tuple(names)
+
+
+@dataclass(frozen=True)
+class Person:
+    """One person and every identity they act under: git emails, forge and CI logins."""
+
+    key: str
+    name: str | None = None
+    emails: tuple[str, ...] = ()
+    logins: tuple[tuple[str, str], ...] = ()  # (forge, login)
+
+    @property
+    def identities(self) -> tuple[str, ...]:
+        """The person's key, emails and logins."""
+        return (self.key, *self.emails, *(login for _, login in self.logins))
 
 
 @dataclass(frozen=True)
@@ -90,9 +133,17 @@ class Environment:
 
 @dataclass(frozen=True)
 class Pipeline:
-    """The environments and the promotion graph between them, in file order."""
+    """The environments and the promotion graph between them, in file order; who is who;
+    and where evidence must be signed."""
 
     environments: Mapping[str, Environment]
+    people: Mapping[str, Person] = field(default_factory=dict)
+    signed_evidence: SignedEvidence = "protected"
+
+    def signed(self, name: str) -> bool:
+        """Whether evidence for promotions into ``name`` counts only when signed."""
+        env = self.environments.get(name)
+        return self.signed_evidence == "all" or (env is not None and env.protected)
 
     def successors(self, name: str) -> tuple[str, ...]:
         """Environments that promote from ``name``."""
@@ -179,8 +230,12 @@ def gate_set_from_data(data: Mapping[str, Any] | None) -> GateSet:
         return GateSet()
     approvals = data.get("approvals")
     window = data.get("window")
+    checks = data.get("checks", ())
     return GateSet(
-        checks=tuple(data.get("checks", ())),
+        checks=tuple(checks) if isinstance(checks, list | tuple) else (),
+        source_checks=tuple((source, tuple(names)) for source, names in checks.items())
+        if isinstance(checks, Mapping)
+        else (),
         soak_seconds=parse_duration(data["soak"]) if "soak" in data else None,
         approvals=Approvals(approvals["required"], tuple(approvals.get("from", ())))
         if approvals
@@ -214,7 +269,20 @@ def pipeline_from_data(data: Mapping[str, Any]) -> Pipeline:
             else None,
             description=spec.get("description"),
         )
-    return Pipeline(environments)
+    people = {key: person_from_data(key, spec) for key, spec in data.get("people", {}).items()}
+    trust = data.get("trust", {})
+    return Pipeline(environments, people, trust.get("signedEvidence", "protected"))
+
+
+def person_from_data(key: str, spec: Mapping[str, Any]) -> Person:
+    """Build a Person from schema-valid data."""
+    emails = spec.get("email", ())
+    return Person(
+        key,
+        spec.get("name"),
+        (emails,) if isinstance(emails, str) else tuple(emails),
+        tuple((forge, spec[forge]) for forge in FORGES if forge in spec),
+    )
 
 
 def state_from_data(environment: str, file: str, data: Mapping[str, Any]) -> State:

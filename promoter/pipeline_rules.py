@@ -76,8 +76,76 @@ def pipeline_semantics(doc: Document, reserved: str) -> list[Finding]:
         for gate_key in ("gates", "hotfixGates", "rollbackGates"):
             gates = spec.get(gate_key)
             if isinstance(gates, dict):
-                findings.extend(gate_semantics(doc, ("environments", name, gate_key), gates))
+                base: KeyPath = ("environments", name, gate_key)
+                findings.extend(gate_semantics(doc, base, gates))
+                findings.extend(_source_checks(doc, base, gates, name, sources))
     findings.extend(_cycles(doc, graph))
+    findings.extend(_people(doc))
+    return findings
+
+
+def _source_checks(
+    doc: Document, base: KeyPath, gates: Mapping[str, Any], name: str, sources: list[Any]
+) -> list[Finding]:
+    """Checks per source name sources of the environment."""
+    checks = gates.get("checks")
+    if not isinstance(checks, dict):
+        return []
+    return [
+        at(
+            doc,
+            (*base, "checks", source),
+            "unknown-environment",
+            f"checks name {source!r}, which is not a source of {name!r} "
+            f"(its sources: {', '.join(str(s) for s in sources) or 'none'})",
+            key=True,
+        )
+        for source in checks
+        if source not in sources
+    ]
+
+
+def _people(doc: Document) -> list[Finding]:
+    """Every identity (key, email, login) names one person only."""
+    people = doc.data.get("people") if isinstance(doc.data, dict) else None
+    if not isinstance(people, dict):
+        return []
+    findings: list[Finding] = []
+    owner: dict[str, str] = {}
+    for key, spec in people.items():
+        if not isinstance(key, str):
+            continue
+        found: list[tuple[KeyPath, str]] = [(("people", key), key)]
+        if isinstance(spec, dict):
+            emails = spec.get("email")
+            if isinstance(emails, str):
+                found.append((("people", key, "email"), emails))
+            elif isinstance(emails, list):
+                found += [
+                    (("people", key, "email", i), e)
+                    for i, e in enumerate(emails)
+                    if isinstance(e, str)
+                ]
+            found += [
+                (("people", key, forge), spec[forge])
+                for forge in ("github", "gitlab", "gitea")
+                if isinstance(spec.get(forge), str)
+            ]
+        for path, identity in found:
+            folded = identity.casefold()
+            other = owner.setdefault(folded, key)
+            if other != key:
+                findings.append(
+                    at(
+                        doc,
+                        path,
+                        "people",
+                        f"{identity!r} is an identity of both {other!r} and {key!r}: one "
+                        "identity must name one person, or approvals and signatures could "
+                        "count for the wrong one",
+                        key=len(path) == 2,
+                    )
+                )
     return findings
 
 

@@ -16,8 +16,9 @@ from typing import Any, Literal
 from promoter import records
 from promoter.actor import Actor
 from promoter.errors import UsageError
+from promoter.evidence import Evidence, evidence_shas
 from promoter.gates import GateResult, evaluate, overall
-from promoter.history import Evidence
+from promoter.git import Signature
 from promoter.model import Artifact, GateSet, Pipeline, Snapshot
 from promoter.records import Change, Event, GateNote, short
 from promoter.yamledit import Edits, apply_edits
@@ -26,6 +27,8 @@ from promoter.yamlio import Document, KeyPath, Scalar
 Action = Literal["promote", "rollback", "publish"]
 # Reads an app's artifact (as file data) from an environment file at a commit.
 ArtifactAt = Callable[[str, str, str], dict[str, Any] | None]
+# git's verdict on the signatures of these commits.
+SignaturesOf = Callable[[Sequence[str]], Mapping[str, Signature]]
 
 
 @dataclass(frozen=True)
@@ -190,8 +193,13 @@ def plan(
     actor: Actor,
     now: dt.datetime,
     artifact_at: ArtifactAt | None = None,
+    signatures_of: SignaturesOf | None = None,
 ) -> Plan:
-    """Compute what a promotion, publication or rollback will do, and whether it may."""
+    """Compute what a promotion, publication or rollback will do, and whether it may.
+
+    Where the target's evidence must be signed, ``signatures_of`` is asked once about
+    every commit whose signature decides a gate of the planned moves.
+    """
     _check_names(snapshot, request)
     if request.action == "promote":
         moves, unchanged, waiting, refusals = _promotions(snapshot, request, evidence)
@@ -200,6 +208,12 @@ def plan(
     else:
         moves, unchanged, waiting, refusals = _rollback(snapshot, request, evidence, artifact_at)
     gates = _gate_set(snapshot.pipeline, request.target, request)
+    signed = snapshot.pipeline.signed(request.target)
+    if signed and signatures_of is not None and moves:
+        keys = [(request.target, m.app, m.new.digest) for m in moves]
+        sources = {source for m in moves for source in (m.sources or (request.target,))}
+        shas = [sha for sha in evidence_shas(evidence, keys, sorted(sources))]
+        evidence.signatures.update(signatures_of(shas))
     moves = [
         Move(
             m.app,
@@ -215,6 +229,7 @@ def plan(
                 evidence=evidence,
                 now=now,
                 actor=actor,
+                signed=signed,
             ),
         )
         for m in moves

@@ -62,7 +62,9 @@ class Event(NamedTuple):
     digest: str | None = None  # record, approve
     check: tuple[str, str] | None = None  # record: (name, passed|failed)
     url: str | None = None  # record: link to the evidence
-    baseline: tuple[tuple[str, str, str], ...] = ()  # adopt: (environment, app, digest)
+    # adopt: (environment, app, digest, since): since is when git shows the digest entered
+    # the file (ISO 8601), or "" when unknown
+    baseline: tuple[tuple[str, str, str, str], ...] = ()
     sha: str = ""
     when: dt.datetime | None = None
     author: str = ""
@@ -80,7 +82,7 @@ def short(digest: str | None) -> str:
 
 def _subject(event: Event) -> str:
     if event.kind == "adopt":
-        envs = len({env for env, _, _ in event.baseline})
+        envs = len({entry[0] for entry in event.baseline})
         return f"adopt: baseline of {len(event.baseline)} pinned digests in {envs} environments"
     apps = sorted({c.app for c in event.changes} | ({event.app} if event.app else set()))
     scope = apps[0] if len(apps) == 1 else f"{len(apps)} apps"
@@ -133,7 +135,7 @@ def message(event: Event) -> str:
         trailers.append(("Promoter-Env", event.environment))
     elif event.kind != "adopt":
         trailers.append(("Promoter-To", event.environment))
-    trailers += [("Promoter-Baseline", " ".join(entry)) for entry in event.baseline]
+    trailers += [("Promoter-Baseline", " ".join(filter(None, entry))) for entry in event.baseline]
     apps = sorted({c.app for c in event.changes} | ({event.app} if event.app else set()))
     trailers += [("Promoter-App", app) for app in apps]
     trailers += [
@@ -192,9 +194,9 @@ def parse(commit: Commit, actors: dict[str, Actor] | None = None) -> Event | Non
         check = (name, result)
     apps = get("promoter-app", ())
     baseline = tuple(
-        (parts[0], parts[1], parts[2])
+        (parts[0], parts[1], parts[2], parts[3] if len(parts) == 4 else "")
         for parts in (value.split() for value in get("promoter-baseline", ()))
-        if len(parts) == 3
+        if len(parts) in (3, 4)
     )
     who = get("promoter-actor", _NONE)[-1] or commit.author_email
     actor = actors.get(who) if actors is not None else None

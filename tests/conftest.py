@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import signing
+
 ROOT = Path(__file__).resolve().parent.parent
 CASES = Path(__file__).resolve().parent / "cases"
 EXAMPLE = ROOT / "environments"
@@ -29,7 +31,7 @@ GIT_CONFIG = """[user]
 [tag]
 \tgpgsign = false
 """
-KEEP_GIT = ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_NOSYSTEM")
+KEEP_GIT = ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_NOSYSTEM")  # GIT_CONFIG_COUNT etc. come per run
 CI_VARIABLES = (
     "GITHUB_ACTIONS",
     "GITHUB_ACTOR",
@@ -52,12 +54,20 @@ def promoter_env(home: Path) -> dict[str, str]:
     return env
 
 
+def keys_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where this test session's signing keys are (see tests/signing.py)."""
+    return tmp_path_factory.getbasetemp() / "keys"
+
+
 @pytest.fixture(autouse=True)
 def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test sees a fixed git identity, no signing, and none of the user's git config."""
+    """Every test sees a fixed git identity, signing keys it does not use unless asked, and
+    none of the user's git config."""
     config = tmp_path_factory.getbasetemp() / "gitconfig"
     if not config.exists():
-        config.write_text(GIT_CONFIG)
+        folder = keys_folder(tmp_path_factory)
+        signing.make_keys(folder)
+        config.write_text(GIT_CONFIG + signing.git_config(folder))
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     for name in os.environ:

@@ -64,7 +64,9 @@ def commit_all(work: Path, message: str, *, at: str | None = None) -> str:
 
 def redate(work: Path, when: str, *, push: bool, env: dict[str, str] | None = None) -> str:
     """Give HEAD's commit the date ``when`` (author and committer), keeping everything
-    else (signed again by the same key when git signs), and force it onto the remote."""
+    else (a signed commit is signed again, with the key ``env`` names), and force it onto
+    the remote."""
+    signed = git(work, "log", "-1", "--format=%G?").strip() != "N"
     git(
         work,
         "commit",
@@ -73,6 +75,7 @@ def redate(work: Path, when: str, *, push: bool, env: dict[str, str] | None = No
         "--no-edit",
         "--allow-empty",
         "--no-verify",
+        "--gpg-sign" if signed else "--no-gpg-sign",
         f"--date={when}",  # the author date (an amend keeps the old one otherwise)
         env={**(env or {}), **dated(when)},
     )

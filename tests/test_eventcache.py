@@ -84,7 +84,12 @@ def test_every_field_survives_the_cache(tmp_path: Path, monkeypatch: pytest.Monk
     ci = Actor("octo", "Octo Cat", "https://github.com/o/r/actions/runs/42")
     d1, d2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
     events = [
-        Event("adopt", "prod", ci, baseline=(("prod", "web", d1), ("qa", "api", d2))),
+        Event(
+            "adopt",
+            "prod",
+            ci,
+            baseline=(("prod", "web", d1, "2026-01-02T03:04:05+00:00"), ("qa", "api", d2, "")),
+        ),
         Event("publish", "dev", ci, changes=(Change("web", None, d2, "2.0.0"),)),
         Event(
             "record",

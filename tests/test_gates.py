@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 
 from promoter.actor import Actor, current_actor, parse_actor
+from promoter.evidence import build_evidence
 from promoter.gates import evaluate, overall, window_gate
 from promoter.git import Commit, trailer_fields
-from promoter.history import build_evidence
 from promoter.model import AllowedTime, Approvals, Freeze, GateSet, Window
 from promoter.records import Change, Event, message, parse
 
@@ -211,3 +211,50 @@ def test_actor_from_ci_variables_then_git() -> None:
     assert gitlab.id == "jane@example.com"
     assert current_actor("Git User", "git@example.com", {}).display == "Git User <git@example.com>"
     assert current_actor(None, None, {"PROMOTER_ACTOR": "Bot <bot@x>"}).id == "bot@x"
+
+
+def test_the_approve_hint_names_only_who_has_not_approved() -> None:
+    gates = GateSet(
+        approvals=Approvals(2, ("alice@example.com", "bob@example.com", "carol@example.com"))
+    )
+    (result,) = run(gates, [approved("Alice <alice@example.com>")], T0)
+    assert result.status == "pending"
+    assert result.reason.endswith("by one of bob@example.com, carol@example.com")
+    (mine,) = run(gates, [], T0, actor=parse_actor("Bob <bob@example.com>"))
+    assert mine.reason.endswith("by one of alice@example.com, carol@example.com")
+
+
+def test_checks_per_source_for_parallel_testing() -> None:
+    gates = GateSet(source_checks=(("qa", ("uat",)), ("perf", ("load-test",))))
+    assert gates.has_checks and gates.check_names == ("uat", "load-test")
+    (half,) = run(gates, [recorded("qa", "uat", "passed")], T0, sources=("qa", "perf"))
+    assert half.status == "pending" and "load-test in perf" in half.reason
+    assert "uat in perf" not in half.reason  # perf owes only its own check
+    both = [recorded("qa", "uat", "passed"), recorded("perf", "load-test", "passed")]
+    (full,) = run(gates, both, T0, sources=("qa", "perf"))
+    assert full.status == "pass"
+    assert full.reason == "uat in qa, load-test in perf passed"
+
+
+def test_evidence_recorded_before_a_rollback_no_longer_counts() -> None:
+    gates = GateSet(checks=("uat",), approvals=Approvals(1))
+    rollback = Event(
+        "rollback", "prod", ME, changes=(Change("web", D, OTHER),), when=at(2), sha="r" * 40
+    )
+    history = [
+        Event("record", "qa", ME, app="web", digest=D, check=("uat", "passed"), when=T0, sha="1"),
+        Event("approve", "prod", parse_actor("Alice <a@x>"), app="web", digest=D, when=T0, sha="2"),
+        rollback,
+    ]
+    checks, approvals = run(gates, history, at(3))
+    assert (checks.status, approvals.status) == ("pending", "pending")
+    assert "recorded before the rollback" in checks.reason
+    assert "recorded before the rollback" in approvals.reason
+    fresh = Event(
+        "record", "qa", ME, app="web", digest=D, check=("uat", "passed"), when=at(4), sha="3"
+    )
+    again = Event(
+        "approve", "prod", parse_actor("Alice <a@x>"), app="web", digest=D, when=at(4), sha="4"
+    )
+    checks, approvals = run(gates, [*history, fresh, again], at(5))
+    assert (checks.status, approvals.status) == ("pass", "pass")

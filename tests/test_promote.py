@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -20,8 +21,10 @@ from typing import Any
 
 import pytest
 
+from promoter.actor import parse_actor
 from tests.conftest import CASES, Runner, check_output, promoter_env
 from tests.gitutil import clone, commit_all, git, redate, remote_with_clone
+from tests.signing import as_signer
 
 WEB1 = "sha256:" + "a1" * 32
 WEB2 = "sha256:" + "b2" * 32
@@ -48,9 +51,12 @@ class Flow:
         actor: str | None = None,
         cwd: Path | None = None,
         env: dict[str, str] | None = None,
+        signer: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Run promoter. A read asks about the moment ``at``; a write runs now and, with
-        ``at``, its commit is then dated ``at``: history built in the past."""
+        ``at``, its commit is then dated ``at``: history built in the past. Acting as
+        ``actor``, git signs (where promoter asks it to) with that person's key, or with
+        the key of ``signer``."""
         where = cwd or self.work
         writing = args[0] in WRITES and "--dry-run" not in args
         extra = dict(env or {})
@@ -58,13 +64,17 @@ class Flow:
             extra["PROMOTER_NOW"] = at
         if actor:
             extra["PROMOTER_ACTOR"] = actor
+        keys = Path(os.environ["GIT_CONFIG_GLOBAL"]).parent / "keys"
+        identity = signer or (parse_actor(actor).id if actor else None)
+        signing = as_signer(keys, identity) if identity else {}
+        extra.update(signing)
         before = git(where, "rev-parse", "HEAD").strip() if writing else ""
         result = self.runner(*args, cwd=where, env=extra)
         if writing and result.returncode == 0:
             after = git(where, "rev-parse", "HEAD").strip()
             if after != before:
                 if at:
-                    after = redate(where, at, push="--no-push" not in args)
+                    after = redate(where, at, push="--no-push" not in args, env=signing)
                 self.made.append(after)
         return result
 
@@ -797,7 +807,7 @@ def test_rollback_gates_that_take_anyone_take_any_approver(flow: Flow) -> None:
     commit_all(flow.work, "prod rollbacks need one approval, from anyone")
     git(flow.work, "push", "--quiet")
     to_staging(flow)
-    result = flow("approve", "web", "--to", "prod", actor="Eve <eve@example.com>")
+    result = flow("approve", "web", "--to", "prod", actor="Carol <carol@example.com>")
     assert result.returncode == 0, result.stderr
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from promoter import clock, records, yamlio
 from promoter.actor import Actor, current_actor
 from promoter.audit import AuditFinding, audit
-from promoter.errors import Refused, UsageError
+from promoter.errors import GitError, Refused, UsageError
 from promoter.evidence import Evidence, build_evidence
 from promoter.filehistory import entered
 from promoter.git import Git
@@ -26,6 +26,7 @@ from promoter.layout import Layout
 from promoter.model import Artifact, Person, Snapshot
 from promoter.promote import Plan, Request, plan
 from promoter.records import Event, short
+from promoter.status import RolledBack, StatusReport
 from promoter.trust import Directory, binding
 from promoter.validate import load_checked, load_snapshot
 
@@ -425,3 +426,33 @@ def run_audit(ctx: Context, *, require_signed: bool = False) -> list[AuditFindin
     env_dir = ctx.git_path(ctx.layout.display(ctx.layout.env_dir))
     proof = evidence(ctx, cached=False)
     return audit(ctx.git, snapshot, proof, [env_dir], require_signed=require_signed)
+
+
+def rolled_back_cells(layout: Layout, report: StatusReport) -> dict[tuple[str, str], RolledBack]:
+    """For each pending cell whose digest a rollback took out of its environment, with no
+    fresh evidence recorded since: that rollback, by ``(app, environment)``. Read from
+    git with two filtered logs; nothing outside a git repository."""
+    pending = {(c.environment, c.app, c.offered.digest) for c in report.pending if c.offered}
+    if not pending:
+        return {}
+    try:
+        git = Git.open(layout.root)
+    except GitError:
+        return {}
+    marks = read_events(git, mentioning=["Promoter-Rollback: true"], shallow_ok=True)
+    hit = {
+        (event.environment, change.app, change.previous)
+        for event in marks
+        for change in event.changes
+        if change.previous
+    } & pending
+    if not hit:
+        return {}
+    about = sorted({digest for _, _, digest in hit})
+    proof = build_evidence(read_events(git, mentioning=about, shallow_ok=True))
+    found = {}
+    for environment, app, digest in hit:
+        rollback = proof.rolled_back(environment, app, digest)
+        if rollback is not None:
+            found[(app, environment)] = RolledBack(digest, rollback.sha, rollback.when)
+    return found

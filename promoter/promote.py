@@ -367,8 +367,38 @@ def _promotions(snapshot: Snapshot, request: Request, evidence: Evidence) -> Out
                         )
                     )
                     continue
+            rollback = evidence.rolled_back(target.name, app, chosen.digest)
+            if rollback is not None:
+                when = f" on {rollback.when:%Y-%m-%d %H:%M %Z}" if rollback.when else ""
+                reason = (
+                    f"{short(chosen.digest)} was rolled back out of {target.name} in "
+                    f"{rollback.sha[:12]}{when}; it moves on again once fresh evidence is "
+                    f"recorded for it ({_fresh_evidence_hint(pipeline, request, app)})"
+                )
+                if request.all_apps:
+                    waiting.append((app, reason))
+                else:
+                    refusals.append((app, reason))
+                continue
             moves.append(Move(app, sources, current, chosen))
     return moves, unchanged, waiting, refusals
+
+
+def _fresh_evidence_hint(pipeline: Pipeline, request: Request, app: str) -> str:
+    """How to record the evidence that lifts a rollback's quarantine."""
+    target = pipeline.environments[request.target]
+    gates = _gate_set(pipeline, request.target, request)
+    hints = []
+    for source in target.sources:
+        names = gates.checks_for(source)
+        if names:
+            hints.append(f"`promoter record {source} {app} --check {names[0]}=passed`")
+            break
+    if gates.approvals is not None:
+        hints.append(f"`promoter approve {app} --to {target.name}`")
+    if not hints:  # no gate asks for evidence: any fresh check result lifts it
+        hints.append(f"`promoter record {target.sources[0]} {app} --check NAME=passed`")
+    return " or ".join(hints)
 
 
 def _publication(snapshot: Snapshot, request: Request) -> Outcome:

@@ -14,7 +14,7 @@ from promoter.status import Cell, StatusReport
 from promoter.validate import Inspection
 
 API_VERSION = "promoter/v1"
-MARKERS = {"current": " ", "pending": "*", "waiting": "~"}
+MARKERS = {"current": " ", "pending": "*", "waiting": "~", "rolled-back": "!"}
 
 
 def to_json(document: dict[str, Any]) -> str:
@@ -59,7 +59,18 @@ def _cell_json(cell: Cell) -> dict[str, Any]:
     if cell.offered is not None:
         out["offered"] = artifact_json(cell.offered)
     out["upstream"] = {source: digest for source, digest in cell.upstream}
+    if cell.rollback is not None:
+        out["rollback"] = _rollback_json(cell)
     return out
+
+
+def _rollback_json(cell: Cell) -> dict[str, Any]:
+    assert cell.rollback is not None
+    return {
+        "digest": cell.rollback.digest,
+        "commit": cell.rollback.sha,
+        "when": cell.rollback.when.isoformat() if cell.rollback.when else None,
+    }
 
 
 def status_json(report: StatusReport, snapshot: Snapshot) -> dict[str, Any]:
@@ -104,6 +115,10 @@ def status_json(report: StatusReport, snapshot: Snapshot) -> dict[str, Any]:
             }
             for cell in report.waiting
         ],
+        "rolledBack": [
+            {"app": cell.app, "environment": cell.environment, **_rollback_json(cell)}
+            for cell in report.rolled_back
+        ],
         "summary": _summary_counts(report),
     }
 
@@ -114,6 +129,7 @@ def _summary_counts(report: StatusReport) -> dict[str, int]:
         "environments": len(report.environments),
         "pending": len(report.pending),
         "waiting": len(report.waiting),
+        "rolledBack": len(report.rolled_back),
         "missing": sum(cell.missing for cell in report.cells.values()),
     }
 
@@ -148,7 +164,8 @@ def status_text(report: StatusReport) -> str:
     lines.append(
         f"{_plural(counts['apps'], 'app')} in {_plural(counts['environments'], 'environment')}: "
         f"{_plural(counts['pending'], 'promotion')} pending, "
-        f"{counts['waiting']} waiting on parallel sources."
+        f"{counts['waiting']} waiting on parallel sources"
+        + (f", {counts['rolledBack']} rolled back." if counts["rolledBack"] else ".")
     )
     for cell in report.pending:
         offered = cell.offered
@@ -159,14 +176,24 @@ def status_text(report: StatusReport) -> str:
             f"  * {cell.app} → {cell.environment}: sha256:{offered.short_digest}"
             f"{version} from {sources}"
         )
+    for cell in report.rolled_back:
+        assert cell.rollback is not None
+        lines.append(
+            f"  ! {cell.app} → {cell.environment}: sha256:{cell.rollback.digest[7:15]} was "
+            f"rolled back out of {cell.environment} in {cell.rollback.sha[:12]}; it moves on "
+            "again once fresh checks or approvals are recorded for it"
+        )
     for cell in report.waiting:
         parts = ", ".join(
             f"{source} has {('sha256:' + digest.partition(':')[2][:8]) if digest else '-'}"
             for source, digest in cell.upstream
         )
         lines.append(f"  ~ {cell.app} → {cell.environment}: sources disagree ({parts})")
-    lines.append(
+    legend = (
         "Legend: * promotion pending (every source holds a digest this environment "
         "lacks), ~ sources disagree, - app not deployed."
     )
+    if report.rolled_back:
+        legend = legend.replace(", ~", ", ! rolled back (waits for fresh evidence), ~")
+    lines.append(legend)
     return "\n".join(lines)

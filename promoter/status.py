@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from promoter.errors import UsageError
 from promoter.model import Artifact, Snapshot
 
-CellState = Literal["current", "pending", "waiting"]
+CellState = Literal["current", "pending", "waiting", "rolled-back"]
+
+
+class RolledBack(NamedTuple):
+    """A rollback that took a digest out of an environment: which digest, and the commit."""
+
+    digest: str
+    sha: str
+    when: dt.datetime | None
 
 
 @dataclass(frozen=True)
@@ -17,6 +26,8 @@ class Cell:
     """One app in one environment.
 
     ``pending``: every source holds the digest ``offered``, which this environment lacks.
+    ``rolled-back``: as pending, but a rollback took ``offered`` out of this environment
+    and no fresh evidence for it has been recorded since (``rollback`` is that commit).
     ``waiting``: the sources disagree (parallel testing not finished) and at least one of
     them holds a digest this environment lacks. ``current``: nothing upstream is newer.
     """
@@ -27,6 +38,7 @@ class Cell:
     state: CellState
     offered: Artifact | None = None
     upstream: tuple[tuple[str, str | None], ...] = ()  # (source, its digest or None)
+    rollback: RolledBack | None = None
 
     @property
     def missing(self) -> bool:
@@ -57,6 +69,16 @@ class StatusReport:
         )
 
     @property
+    def rolled_back(self) -> tuple[Cell, ...]:
+        """Cells whose offered digest was rolled back out of them, in table order."""
+        return tuple(
+            self.cells[(a, e)]
+            for a in self.apps
+            for e in self.environments
+            if self.cells[(a, e)].state == "rolled-back"
+        )
+
+    @property
     def waiting(self) -> tuple[Cell, ...]:
         """Cells whose sources disagree, in table order."""
         return tuple(
@@ -78,9 +100,16 @@ def _pick(kind: str, wanted: Sequence[str], known: Sequence[str]) -> tuple[str, 
 
 
 def compute_status(
-    snapshot: Snapshot, environments: Sequence[str] = (), apps: Sequence[str] = ()
+    snapshot: Snapshot,
+    environments: Sequence[str] = (),
+    apps: Sequence[str] = (),
+    rolled_back: Mapping[tuple[str, str], RolledBack] | None = None,
 ) -> StatusReport:
-    """Build the status matrix, optionally limited to some environments and apps."""
+    """Build the status matrix, optionally limited to some environments and apps.
+
+    ``rolled_back`` maps ``(app, environment)`` to the rollback that took a digest out;
+    a cell whose pending digest is that one shows as rolled back instead.
+    """
     pipeline = snapshot.pipeline
     env_names = _pick("environment", environments, pipeline.order())
     app_names = _pick("app", apps, snapshot.apps)
@@ -104,5 +133,10 @@ def compute_status(
             upstream = tuple(
                 (s, o.digest if o else None) for s, o in zip(sources, offers, strict=True)
             )
-            cells[(app, env_name)] = Cell(app, env_name, current, state, offered, upstream)
+            removed = (rolled_back or {}).get((app, env_name))
+            if state == "pending" and removed and offered and removed.digest == offered.digest:
+                state = "rolled-back"
+            else:
+                removed = None
+            cells[(app, env_name)] = Cell(app, env_name, current, state, offered, upstream, removed)
     return StatusReport(env_names, app_names, cells)

@@ -830,3 +830,38 @@ def test_a_write_on_top_of_a_commit_from_the_future_is_refused(flow: Flow) -> No
     assert result.returncode == 4, result.stdout + result.stderr
     assert "after this machine's clock" in result.stderr and "NTP" in result.stderr
     assert flow.state() == before
+
+
+def test_a_rollback_quarantines_the_digest_it_took_out(flow: Flow) -> None:
+    for digest in (WEB1, WEB2):
+        flow.ok("publish", "web", "--to", "dev", "--digest", digest, "--image", "r/web")
+        flow.ok("record", "dev", "web", "--check", "unit-tests=passed")
+        flow.ok("promote", "web", "--to", "qa")
+    flow.ok("rollback", "web", "--env", "qa")  # qa back on WEB1; dev still runs WEB2
+    rollback = flow.head()
+    status = flow.ok("status", "--env", "qa", "--app", "web")
+    assert "!a1a1a1a1" in status.stdout and "1 rolled back" in status.stdout
+    assert f"was rolled back out of qa in {rollback[:12]}" in status.stdout
+    document = json.loads(flow.ok("status", "-o", "json").stdout)
+    check_output(document, "StatusReport")
+    assert document["apps"][0]["environments"]["qa"]["state"] == "rolled-back"
+    assert [(r["app"], r["environment"], r["commit"]) for r in document["rolledBack"]] == [
+        ("web", "qa", rollback)
+    ]
+    assert not any(p["environment"] == "qa" for p in document["pending"])
+    before = flow.state()
+    # the "promote when the gates pass" job does not bring it back...
+    train = flow("promote", "--all", "--to", "qa")
+    assert "web: left out (sha256:b2b2b2b2 was rolled back out of qa" in train.stdout
+    assert flow.state() == before
+    single = flow("promote", "web", "--to", "qa")
+    assert single.returncode == 1 and "was rolled back out of qa" in single.stdout
+    assert flow.state() == before
+    gates = flow("gates", "web", "--to", "qa")
+    assert gates.returncode == 1
+    assert "(`promoter record dev web --check unit-tests=passed`)" in gates.stdout
+    # ...until fresh evidence is recorded for it
+    flow.ok("record", "dev", "web", "--check", "unit-tests=passed")
+    assert "*a1a1a1a1" in flow.ok("status", "--env", "qa", "--app", "web").stdout
+    flow.ok("promote", "--all", "--to", "qa")
+    assert WEB2 in flow.text("qa")

@@ -117,6 +117,7 @@ def test_status_json_matches_its_schema_and_the_table(run: Runner) -> None:
         "environments": 5,
         "pending": 6,
         "waiting": 1,
+        "rolledBack": 0,
         "missing": 1,
     }
 

@@ -36,8 +36,9 @@ def status(
 
     Columns are environments, sources first; each cell shows the short digest and the
     version label. A * marks a pending promotion: every source of that environment
-    holds a digest it does not have yet. A ~ marks sources that disagree (parallel
-    testing not finished). A - marks an environment that lacks the app.
+    holds a digest it does not have yet. A ! marks a digest a rollback took out of that
+    environment, which waits for fresh evidence. A ~ marks sources that disagree
+    (parallel testing not finished). A - marks an environment that lacks the app.
 
     The repository is validated first; if it has problems, status exits 3 and
     `promoter validate` lists them.
@@ -49,13 +50,17 @@ def status(
       promoter status -o json | jq '.pending[]'
       promoter status --exit-code >/dev/null || echo "promotions waiting"
     """
-    from promoter import report
+    from promoter import actions, report
     from promoter.layout import find_layout
     from promoter.status import compute_status
     from promoter.validate import load_snapshot
 
-    snapshot = load_snapshot(find_layout(repo, pipeline))
+    layout = find_layout(repo, pipeline)
+    snapshot = load_snapshot(layout)
     result = compute_status(snapshot, envs, apps)
+    rolled_back = actions.rolled_back_cells(layout, result)
+    if rolled_back:
+        result = compute_status(snapshot, envs, apps, rolled_back)
     if output == "json":
         click.echo(report.to_json(report.status_json(result, snapshot)))
     else:

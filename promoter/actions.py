@@ -20,6 +20,7 @@ from promoter.errors import GitError, Refused, UsageError
 from promoter.evidence import Evidence, build_evidence
 from promoter.filehistory import entered
 from promoter.git import Git
+from promoter.guard import check_write
 from promoter.history import read_events, read_history
 from promoter.land import Commitable, Landed, land, preflight
 from promoter.layout import Layout
@@ -174,10 +175,37 @@ def execute(ctx: Context, first: Plan, *, push: bool = True) -> tuple[Plan, Land
             raise refusal(current)
         if not current.moves:
             return None  # a concurrent run already did it
-        return Commitable({ctx.git_path(current.file): current.after}, current.message, current.now)
+        return Commitable(
+            {ctx.git_path(current.file): current.after},
+            current.message,
+            current.now,
+            event=current.event,
+        )
 
-    landed = land(ctx.git, prepare, push=push)
+    landed = _land(ctx, prepare, push=push, command=first.request.action)
     return latest[-1], landed
+
+
+def _land(
+    ctx: Context,
+    prepare: Callable[[str], Commitable | None],
+    *,
+    push: bool,
+    command: str,
+) -> Landed | None:
+    """Land what ``prepare`` plans, each attempt checked before it is written (see
+    :mod:`promoter.guard`): the one way every writing command commits."""
+
+    def guarded(head: str) -> Commitable | None:
+        change = prepare(head)
+        if change is not None:
+            pipeline = load_snapshot(ctx.layout, only=()).pipeline
+            check_write(
+                ctx.layout, ctx.git.root, change, pipeline, command=command, event=change.event
+            )
+        return change
+
+    return land(ctx.git, guarded, push=push)
 
 
 def _as_committed(ctx: Context, event: Event, landed: Landed | None) -> Event:
@@ -261,9 +289,10 @@ def record(
             ctx.now(),
             sign=bool(signed),
             check=_signed_as(ctx, pipeline.people, "check result", signed) if signed else None,
+            event=event,
         )
 
-    landed = land(ctx.git, prepare, push=push)
+    landed = _land(ctx, prepare, push=push, command="record")
     return _as_committed(ctx, made[-1], landed), landed
 
 
@@ -311,9 +340,10 @@ def approve(
             check=_signed_as(ctx, snapshot.pipeline.people, "approval", [target])
             if signed
             else None,
+            event=event,
         )
 
-    landed = land(ctx.git, prepare, push=push)
+    landed = _land(ctx, prepare, push=push, command="approve")
     if not made:  # nothing to do: the approval as it stands already counts
         made.append(Event(kind="approve", environment=target, actor=ctx.actor, app=app))
     return _as_committed(ctx, made[-1], landed), landed
@@ -413,9 +443,9 @@ def adopt(ctx: Context, *, push: bool = True) -> tuple[Event, Landed | None]:
         )
         event = Event(kind="adopt", environment="", actor=ctx.actor, baseline=baseline)
         made.append(event)
-        return Commitable({}, records.message(event), ctx.now())
+        return Commitable({}, records.message(event), ctx.now(), event=event)
 
-    landed = land(ctx.git, prepare, push=push)
+    landed = _land(ctx, prepare, push=push, command="adopt")
     return _as_committed(ctx, made[-1], landed), landed
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from promoter.clock import CLOCK_SKEW
 from promoter.errors import GitError
 from promoter.git import Git, PushRejected
+from promoter.records import Event
 from promoter.yamledit import write_atomic
 
 
@@ -31,6 +32,7 @@ class Commitable:
     sign: bool = False  # sign the commit (git commit -S), with the user's signing key
     # called with the new commit's sha before it is pushed; raising undoes the commit
     check: Callable[[str], None] | None = field(default=None, compare=False)
+    event: Event | None = field(default=None, compare=False)  # what the message records
 
 
 @dataclass(frozen=True)

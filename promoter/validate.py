@@ -17,7 +17,7 @@ from promoter.findings import Finding, at
 from promoter.layout import Layout
 from promoter.model import Environment, Pipeline, Snapshot, pipeline_from_data, state_from_data
 from promoter.pipeline_rules import pipeline_semantics
-from promoter.yamlio import Document, load
+from promoter.yamlio import Document, load, loads
 
 KINDS = ("Pipeline", "Environment")
 
@@ -65,8 +65,12 @@ def load_checked(
     )
 
 
-def _read(path: Path, name: str, findings: list[Finding]) -> Document | None:
+def _read(
+    path: Path, name: str, findings: list[Finding], texts: Mapping[Path, str] | None = None
+) -> Document | None:
     try:
+        if texts is not None and path in texts:
+            return loads(texts[path], name)
         return load(path, name)
     except PromoterError as exc:
         findings.append(
@@ -87,14 +91,18 @@ def _add(findings: list[Finding], new: Iterable[Finding]) -> None:
             findings.append(finding)
 
 
-def inspect(layout: Layout, only: set[str] | None = None) -> Inspection:
+def inspect(
+    layout: Layout, only: set[str] | None = None, texts: Mapping[Path, str] | None = None
+) -> Inspection:
     """Check the pipeline, every environment file, and how they fit together.
 
     With ``only``, environment files of other environments are neither read nor checked.
+    ``texts`` stand in for the files at those paths: a write is checked with the very same
+    rules before anything is written.
     """
     findings: list[Finding] = []
     pipe_name = layout.display(layout.pipeline_file)
-    pdoc = _read(layout.pipeline_file, pipe_name, findings)
+    pdoc = _read(layout.pipeline_file, pipe_name, findings, texts)
     files = [pipe_name]
     envs: Mapping[str, Any] = {}
     envs_known = pipeline_ok = False
@@ -117,7 +125,7 @@ def inspect(layout: Layout, only: set[str] | None = None) -> Inspection:
             continue
         name = layout.display(path)
         files.append(name)
-        doc = _read(path, name, findings)
+        doc = _read(path, name, findings, texts)
         if path.suffix == ".yml":
             findings.append(
                 Finding(

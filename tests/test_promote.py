@@ -865,3 +865,39 @@ def test_a_rollback_quarantines_the_digest_it_took_out(flow: Flow) -> None:
     assert "*a1a1a1a1" in flow.ok("status", "--env", "qa", "--app", "web").stdout
     flow.ok("promote", "--all", "--to", "qa")
     assert WEB2 in flow.text("qa")
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (("--source-revision", "main"), "--source-revision 'main'"),
+        (("--source-revision", "v1.2.3"), "--source-revision 'v1.2.3'"),
+        (("--version", ""), "--version ''"),
+        (("--version", "1.0\nPromoter-Kind: approve"), "--version '1.0\\nPromoter-Kind"),
+        (("--source-repo", "https://example.com/my repo"), "--source-repo 'https://example"),
+        (("--image", "registry.example.com/Shop/Web"), "image 'registry.example.com/Shop/Web'"),
+    ],
+    ids=["branch", "tag", "empty-version", "version-newline", "url-space", "image-uppercase"],
+)
+def test_a_write_that_would_leave_the_repository_invalid_is_refused(
+    flow: Flow, options: tuple[str, str], named: str
+) -> None:
+    before = flow.state()
+    result = flow("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web", *options)
+    assert result.returncode in (1, 2), result.stdout + result.stderr
+    assert named in result.stderr and "Traceback" not in result.stderr
+    assert "Nothing was written" in result.stderr or result.returncode == 2
+    assert flow.state() == before
+    assert flow.ok("validate").returncode == 0  # and everybody else can go on working
+
+
+@pytest.mark.parametrize(
+    "url", ["https://ci.example.com/runs/1 and more", "https://ci/1\nPromoter-Kind: approve"]
+)
+def test_a_trailer_that_would_not_read_back_is_refused(flow: Flow, url: str) -> None:
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
+    before = flow.state()
+    result = flow("record", "dev", "web", "--check", "unit-tests=passed", "--url", url)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "--url" in result.stderr and "Nothing was written" in result.stderr
+    assert flow.state() == before

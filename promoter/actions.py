@@ -450,12 +450,18 @@ def adopt(ctx: Context, *, push: bool = True) -> tuple[Event, Landed | None]:
 
 
 def run_audit(ctx: Context, *, require_signed: bool = False) -> list[AuditFinding]:
-    """Lineage problems of the repository, from git alone: the verifier does not trust the
+    """Every problem of the repository, from git alone: the verifier does not trust the
     local event cache, which anyone who can write to ``.git`` could edit."""
     snapshot = load_snapshot(ctx.layout)
     env_dir = ctx.git_path(ctx.layout.display(ctx.layout.env_dir))
-    proof = evidence(ctx, cached=False)
-    return audit(ctx.git, snapshot, proof, [env_dir], require_signed=require_signed)
+    pipeline_path = ctx.git_path(ctx.layout.display(ctx.layout.pipeline_file))
+    return audit(
+        ctx.git,
+        snapshot,
+        env_dir=env_dir,
+        pipeline_path=pipeline_path,
+        require_signed=require_signed,
+    )
 
 
 def rolled_back_cells(layout: Layout, report: StatusReport) -> dict[tuple[str, str], RolledBack]:

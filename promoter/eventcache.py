@@ -183,7 +183,7 @@ def _events(rows: list[list[Any]]) -> list[Event]:
     when = dt.datetime.fromisoformat
     for row in rows:
         (kind, env, who, sources, changes, gates, hotfix, app, digest, check, url,
-         baseline, sha, at, author) = row  # fmt: skip
+         baseline, sha, at, author, acknowledged, reason) = row  # fmt: skip
         key = tuple(who)
         person = actors.get(key)
         if person is None:
@@ -205,6 +205,8 @@ def _events(rows: list[list[Any]]) -> list[Event]:
                 sha,
                 when(at) if at else None,
                 author,
+                (acknowledged[0], acknowledged[1]) if acknowledged else None,
+                reason,
             )
         )
     if any(event.kind not in records.KINDS for event in events):

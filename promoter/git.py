@@ -429,6 +429,7 @@ class Git:
         grep: str | None = None,
         fixed: Sequence[str] = (),
         max_count: int | None = None,
+        topo: bool = False,
     ) -> Iterator[Commit]:
         """Commits reachable from ``rev``, newest first, read with one ``git log``.
 
@@ -436,6 +437,8 @@ class Git:
         contain any of these strings. Either way git filters, in C, before Python parses.
         """
         args = ["log", "-z", f"--format={_LOG_FORMAT}", rev]
+        if topo:
+            args.append("--topo-order")
         if grep:
             args.extend(["--extended-regexp", f"--grep={grep}"])
         if fixed:
@@ -479,7 +482,7 @@ class Git:
         return dt.datetime.fromisoformat(fields[-1].strip())
 
     def log_patches(
-        self, rev: str, paths: Sequence[str], *, first_parent: bool = False
+        self, rev: str, paths: Sequence[str], *, first_parent: bool = False, reverse: bool = False
     ) -> Generator[tuple[Commit, list[FileDiff]], None, None]:
         """Commits that touched ``paths``, newest first, each with its zero-context diffs.
 
@@ -500,6 +503,7 @@ class Git:
             "--diff-merges=first-parent" if first_parent else "--diff-merges=off",
             f"--format=%x00{_LOG_FORMAT}%x00",
             *(["--first-parent"] if first_parent else []),
+            *(["--reverse"] if reverse else []),
             rev,
             "--",
             *paths,

@@ -25,8 +25,16 @@ from typing import Literal, NamedTuple
 from promoter.actor import Actor, parse_actor
 from promoter.git import Commit
 
-Kind = Literal["publish", "promote", "rollback", "record", "approve", "adopt"]
-KINDS: tuple[Kind, ...] = ("publish", "promote", "rollback", "record", "approve", "adopt")
+Kind = Literal["publish", "promote", "rollback", "record", "approve", "adopt", "acknowledge"]
+KINDS: tuple[Kind, ...] = (
+    "publish",
+    "promote",
+    "rollback",
+    "record",
+    "approve",
+    "adopt",
+    "acknowledge",
+)
 GREP = "^Promoter-Kind: "  # finds promoter commits in `git log --grep`
 
 
@@ -68,6 +76,8 @@ class Event(NamedTuple):
     sha: str = ""
     when: dt.datetime | None = None
     author: str = ""
+    acknowledged: tuple[str, str] | None = None  # acknowledge: (commit sha, finding code or "")
+    reason: str | None = None  # acknowledge: why the finding is dealt with
 
 
 def short(digest: str | None) -> str:
@@ -101,6 +111,10 @@ def _subject(event: Event) -> str:
             )
         version = f" {change.version}" if change.version else ""
         return f"publish({scope}): {event.environment} {short(change.digest)}{version}"
+    if event.kind == "acknowledge":
+        sha, code = event.acknowledged or ("?", "")
+        what = f" {code}" if code else ""
+        return f"acknowledge: audit finding{what} of {sha[:12]}"
     if event.kind == "record":
         name, result = event.check or ("?", "?")
         return f"record({scope}): {name} {result} in {event.environment} for {short(event.digest)}"
@@ -133,7 +147,10 @@ def message(event: Event) -> str:
     trailers += [("Promoter-From", source) for source in event.sources]
     if event.kind == "record":
         trailers.append(("Promoter-Env", event.environment))
-    elif event.kind != "adopt":
+    elif event.kind in ("adopt", "acknowledge"):
+        if event.environment:
+            trailers.append(("Promoter-Env", event.environment))
+    else:
         trailers.append(("Promoter-To", event.environment))
     trailers += [("Promoter-Baseline", " ".join(filter(None, entry))) for entry in event.baseline]
     apps = sorted({c.app for c in event.changes} | ({event.app} if event.app else set()))
@@ -147,6 +164,10 @@ def message(event: Event) -> str:
         trailers.append(("Promoter-Check", f"{event.check[0]}={event.check[1]}"))
     if event.url:
         trailers.append(("Promoter-Url", event.url))
+    if event.acknowledged:
+        trailers.append(("Promoter-Acknowledge", " ".join(filter(None, event.acknowledged))))
+    if event.reason:
+        trailers.append(("Promoter-Reason", event.reason))
     trailers += [("Promoter-Gate", f"{n.app} {n.gate} {n.status}: {n.reason}") for n in event.gates]
     if event.hotfix:
         trailers.append(("Promoter-Hotfix", "true"))
@@ -208,6 +229,11 @@ def parse(commit: Commit, actors: dict[str, Actor] | None = None) -> Event | Non
     if run:
         actor = Actor(actor.id, actor.name, run)
     hotfix = get("promoter-hotfix", _NONE)[-1]
+    acknowledged = None
+    ack = get("promoter-acknowledge", _NONE)[-1]
+    if ack:
+        target, _, code = ack.partition(" ")
+        acknowledged = (target, code.strip())
     return Event(
         kind,
         get("promoter-to", _NONE)[-1] or get("promoter-env", _NONE)[-1] or "",
@@ -224,6 +250,8 @@ def parse(commit: Commit, actors: dict[str, Actor] | None = None) -> Event | Non
         commit.sha,
         commit.committed,
         f"{commit.author_name} <{commit.author_email}>",
+        acknowledged,
+        get("promoter-reason", _NONE)[-1],
     )
 
 

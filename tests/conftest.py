@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -144,3 +144,17 @@ def check_output(document: object, kind: str) -> None:
     )
     errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(document)]
     assert not errors, json.dumps(errors, indent=2)
+
+
+@pytest.fixture(autouse=True)
+def promoter_commits_pass_the_audit() -> Iterator[None]:
+    """After each test, `audit` re-checks every commit promoter made in its repositories:
+    every promotion promoter itself makes passes the re-check of its gates and trailers."""
+    from tests import test_promote
+
+    test_promote.LIVE.clear()
+    yield
+    flows = [flow for flow in test_promote.LIVE if flow.made and flow.recheck]
+    test_promote.LIVE.clear()
+    for flow in flows:
+        flow.assert_promoter_commits_pass_the_audit()

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import CASES, Runner, check_output
 from tests.gitutil import commit_all, git, remote_with_clone
-from tests.test_promote import WEB1, WEB2, Flow, to_staging
+from tests.test_promote import WEB1, WEB2, Flow, at_hour, to_staging
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def audit_json(flow: Flow, *args: str) -> tuple[int, list[dict[str, object]]]:
 def test_clean_history_passes(flow: Flow) -> None:
     to_staging(flow)
     result = flow.ok("audit")
-    assert result.stdout.strip() == "ok: every pinned digest has its lineage in git"
+    assert result.stdout.strip() == "ok: every promotion and its gates proven from git"
 
 
 def test_a_digest_edited_by_hand_is_manual_patching(flow: Flow) -> None:
@@ -93,44 +93,53 @@ def test_forged_trailers_that_skip_an_environment_are_caught(flow: Flow) -> None
         f"Promoter-To: prod\nPromoter-Change: web none -> {WEB1}\n"
     )
     git(flow.work, "commit", "-qm", message)
+    sha = git(flow.work, "rev-parse", "HEAD").strip()
     code, findings = audit_json(flow)
     assert code == 1
-    assert [f["code"] for f in findings] == ["skipped-environment"]
-    assert "reached prod from qa, which is not one of its sources (staging)" in str(
-        findings[0]["message"]
-    )
+    mine = {(f["code"], f.get("gate")) for f in findings if f["sha"] == sha}
+    assert mine == {
+        ("skipped-environment", None),
+        ("ungated-promotion", "checks"),
+        ("ungated-promotion", "approvals"),
+        ("trailer-mismatch", None),  # it left out the version and source qa ran
+    }
+    skipped = next(f for f in findings if f["code"] == "skipped-environment")
+    assert "promoted from qa, which is not a source of prod (staging)" in str(skipped["message"])
 
 
-def test_trailers_that_hide_an_extra_digest_are_caught(flow: Flow) -> None:
-    to_staging(flow)
-    for env in ("qa", "perf"):
+def _hand_commit(flow: Flow, message: str, **edits: tuple[str, str]) -> str:
+    """Edit environment files by hand (env=(old, new)) and commit them with ``message``."""
+    for env, (old, new) in edits.items():
         path = flow.work / "environments" / f"{env}.yaml"
-        path.write_text(path.read_text().replace(WEB1, WEB2))
+        path.write_text(path.read_text().replace(old, new))
     git(flow.work, "add", ".")
-    git(
-        flow.work,
-        "commit",
-        "-qm",
-        f"promote(web): dev → qa\n\nPromoter-Kind: promote\nPromoter-From: dev\n"
-        f"Promoter-To: qa\nPromoter-Change: web {WEB1} -> {WEB2}\n",
+    git(flow.work, "commit", "-qm", message)
+    return git(flow.work, "rev-parse", "HEAD").strip()
+
+
+def test_trailers_that_disagree_with_the_diff_are_caught(flow: Flow) -> None:
+    to_staging(flow)
+    trailers = (
+        "promote(web): dev → qa\n\nPromoter-Kind: promote\nPromoter-From: dev\n"
+        "Promoter-To: qa\nPromoter-Change: web {old} -> {new}\n"
     )
+    # the trailers say what the diff does: no mismatch (lineage is another matter)
+    honest = _hand_commit(flow, trailers.format(old=WEB1, new=WEB2), qa=(WEB1, WEB2))
     _, findings = audit_json(flow)
-    # every digest it pins is one its trailers declare: no mismatch (lineage is another matter)
-    assert "trailer-mismatch" not in [f["code"] for f in findings]
-    assert {f["environment"] for f in findings if f["code"] == "no-lineage"} == {"qa", "perf"}
-    # this one pins a digest its trailers do not mention
-    extra = flow.work / "environments" / "dev.yaml"
-    extra.write_text(extra.read_text().replace(WEB1, "sha256:" + "d4" * 32))
-    git(flow.work, "add", ".")
-    git(
-        flow.work,
-        "commit",
-        "-qm",
-        f"promote(web): dev → qa\n\nPromoter-Kind: promote\nPromoter-From: dev\n"
-        f"Promoter-To: qa\nPromoter-Change: web {WEB2} -> {WEB2}\n",
+    assert not [f for f in findings if f["code"] == "trailer-mismatch"]
+    assert {f["environment"] for f in findings if f["code"] == "no-lineage"} == {"qa"}
+    assert any(f["sha"] == honest for f in findings if f["code"] == "no-lineage")
+    # another environment changed that the trailers do not name
+    hidden = _hand_commit(
+        flow, trailers.format(old=WEB2, new=WEB1), qa=(WEB2, WEB1), perf=(WEB1, WEB2)
     )
+    # a digest other than the one the trailers declare
+    other = "sha256:" + "d4" * 32
+    lying = _hand_commit(flow, trailers.format(old=WEB1, new=WEB2), qa=(WEB1, other))
     _, findings = audit_json(flow)
-    assert "trailer-mismatch" in [f["code"] for f in findings]
+    mismatches = {f["sha"]: f["message"] for f in findings if f["code"] == "trailer-mismatch"}
+    assert "changed web in perf, which its trailers do not declare" in mismatches[hidden]
+    assert "it pinned sha256:d4d4d4d4, not sha256:b2b2b2b2" in mismatches[lying]
 
 
 def _ssh_signing(work: Path, tmp_path: Path) -> None:
@@ -181,9 +190,8 @@ def test_a_rollback_in_the_source_keeps_earlier_lineage(flow: Flow) -> None:
 
 
 def test_adopt_is_refused_once_the_repository_adopted(flow: Flow) -> None:
-    flow.ok("adopt")
+    flow.ok("adopt", at=at_hour(8))
     qa = flow.work / "environments" / "qa.yaml"
-    flow.ok("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
     to_staging(flow)
     qa.write_text(qa.read_text().replace(WEB1, WEB2))  # a hand edit...
     commit_all(flow.work, "quick fix in qa")

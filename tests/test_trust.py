@@ -157,7 +157,7 @@ def test_people_tie_a_ci_login_to_an_email_and_a_signing_key(flow: Flow) -> None
             "    github: alice-gh\n",
         ).replace("from: [alice@example.com, bob@example.com]", "from: [alice, bob@example.com]")
     )
-    commit_all(flow.work, "people")
+    commit_all(flow.work, "people", at=at_hour(9))
     git(flow.work, "push", "--quiet")
     ready_for_prod(flow)
     github = {

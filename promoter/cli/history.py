@@ -109,16 +109,21 @@ def history(
 @click.option(
     "--require-signed",
     is_flag=True,
-    help="Also require a signature git verifies on every promoter commit.",
+    help="Also require every promoter commit to be signed by its Promoter-Actor.",
 )
 @repo_options
 @common_options
 def audit(require_signed: bool, repo: Path | None, pipeline: str | None, output: str) -> int:
-    """Verify lineage: every pinned digest arrived through a recorded promotion.
+    """Prove every promotion and its gates again, from git alone.
 
-    Flags digests with no recorded arrival, promotions from an environment that is not a
-    source, and every commit that changed a pinned digest without promotion trailers
-    (manual patching), with its sha, author and date. Exit code 1 when anything is found.
+    Every promotion, hotfix and rollback is judged again with the gates the pipeline
+    declared at its parent, against the evidence recorded before it, at the time it
+    reached the branch; every commit's diff is held against its trailers; hand edits
+    of pinned artifacts (and any edit of a protected environment), dates that run
+    backwards and pipeline changes that weaken a protected environment are reported,
+    with sha, author and date; and every digest pinned now must have a recorded
+    arrival. Exit code 1 when anything is found that `promoter acknowledge` has not
+    dealt with.
 
     \b
     Examples:
@@ -130,34 +135,60 @@ def audit(require_signed: bool, repo: Path | None, pipeline: str | None, output:
 
     ctx = actions.open_context(find_layout(repo, pipeline))
     findings = actions.run_audit(ctx, require_signed=require_signed)
+    open_findings = [f for f in findings if f.acknowledged is None]
     if output == "json":
         click.echo(
             report.to_json(
                 {
                     "apiVersion": "promoter/v1",
                     "kind": "AuditReport",
-                    "ok": not findings,
-                    "findings": [
-                        {
-                            "code": f.code,
-                            "message": f.message,
-                            "environment": f.environment,
-                            "app": f.app,
-                            "sha": f.sha,
-                            "author": f.author,
-                            "when": f.when.isoformat() if f.when else None,
-                        }
-                        for f in findings
-                    ],
+                    "ok": not open_findings,
+                    "findings": [_finding_json(f) for f in findings],
                 }
             )
         )
     else:
         for finding in findings:
-            click.echo(f"{finding.code}: {finding.message}")
-        click.echo(
-            f"{len(findings)} problem{'s' * (len(findings) != 1)}"
-            if findings
-            else "ok: every pinned digest has its lineage in git"
-        )
-    return ExitCode.FINDINGS if findings else ExitCode.OK
+            if finding.acknowledged is None:
+                click.echo(f"{finding.code}: {finding.message}")
+        for finding in findings:
+            ack = finding.acknowledged
+            if ack is not None:
+                click.echo(
+                    f"acknowledged {finding.code}: {finding.message} (by {ack.actor} in "
+                    f"{ack.sha[:12]}: {ack.reason})"
+                )
+        if open_findings:
+            click.echo(f"{len(open_findings)} problem{'s' * (len(open_findings) != 1)}")
+        else:
+            done = len(findings)
+            click.echo(
+                "ok: every promotion and its gates proven from git"
+                + (f" ({done} acknowledged finding{'s' * (done != 1)})" if done else "")
+            )
+    return ExitCode.FINDINGS if open_findings else ExitCode.OK
+
+
+def _finding_json(finding: object) -> dict[str, object]:
+    from promoter.audit import AuditFinding
+
+    assert isinstance(finding, AuditFinding)
+    ack = finding.acknowledged
+    return {
+        "code": finding.code,
+        "message": finding.message,
+        "environment": finding.environment,
+        "app": finding.app,
+        "sha": finding.sha,
+        "author": finding.author,
+        "when": finding.when.isoformat() if finding.when else None,
+        "gate": finding.gate,
+        "acknowledged": {
+            "commit": ack.sha,
+            "by": ack.actor,
+            "when": ack.when.isoformat() if ack.when else None,
+            "reason": ack.reason,
+        }
+        if ack
+        else None,
+    }

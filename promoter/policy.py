@@ -1,0 +1,199 @@
+"""Policy changes: what a change of the pipeline file did to each environment's gates.
+
+A pipeline change is part of the audit log like a promotion: ``history`` shows who changed
+which gate, when, from what to what (``prod approvals 2 → 0``), and ``audit`` reports the
+changes that weaken a protected environment. A change weakens an environment when a
+digest could reach it more easily afterwards: a check, soak, approval, window or freeze
+less; more people who may approve; no longer protected or reviewed through pull requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from promoter.history import duration_text
+from promoter.model import Environment, GateSet, Pipeline
+
+
+class PolicyChange(NamedTuple):
+    """One change to one environment's policy."""
+
+    environment: str
+    text: str  # e.g. "prod approvals 2 → 0"
+    weakens: bool
+
+
+def compare(old: Pipeline | None, new: Pipeline) -> list[PolicyChange]:
+    """Every policy change from ``old`` to ``new`` (None: the pipeline is new)."""
+    if old is None:
+        return []
+    changes: list[PolicyChange] = []
+    for name, before in old.environments.items():
+        after = new.environments.get(name)
+        if after is None:
+            changes.append(PolicyChange(name, f"{name} removed", True))
+            continue
+        changes.extend(_environment(before, after, old, new))
+    for name in new.environments:
+        if name not in old.environments:
+            changes.append(PolicyChange(name, f"{name} added", False))
+    if old.signed_evidence != new.signed_evidence:
+        weakens = new.signed_evidence == "protected"
+        for name in new.environments:
+            if not new.environments[name].protected:
+                changes.append(
+                    PolicyChange(
+                        name,
+                        f"{name} signed evidence {old.signed_evidence} → {new.signed_evidence}",
+                        weakens,
+                    )
+                )
+    changes.extend(_people(old, new))
+    return changes
+
+
+def _environment(
+    before: Environment, after: Environment, old: Pipeline, new: Pipeline
+) -> Iterator[PolicyChange]:
+    name = before.name
+    if before.protected != after.protected:
+        yield PolicyChange(
+            name,
+            f"{name} protected {str(before.protected).lower()} → {str(after.protected).lower()}",
+            before.protected,
+        )
+    if before.promotion != after.promotion:
+        yield PolicyChange(
+            name,
+            f"{name} promotion {before.promotion} → {after.promotion}",
+            before.promotion == "pull-request",
+        )
+    if before.sources != after.sources:
+        yield PolicyChange(
+            name,
+            f"{name} from {', '.join(before.sources) or 'none'} → "
+            f"{', '.join(after.sources) or 'none'}",
+            not after.sources or not set(after.sources) >= set(before.sources),
+        )
+    for label, was, now in (
+        ("", before.gates, after.gates),
+        ("hotfix ", _hotfix(before), _hotfix(after)),
+        ("rollback ", _rollback(before), _rollback(after)),
+    ):
+        yield from _gates(f"{name} {label}", name, was, now, old, new, before.sources)
+
+
+def _hotfix(env: Environment) -> GateSet:
+    return env.hotfix_gates if env.hotfix_gates is not None else env.gates
+
+
+def _rollback(env: Environment) -> GateSet:
+    if env.rollback_gates is not None:
+        return env.rollback_gates
+    return GateSet(window=env.gates.window)
+
+
+def _gates(
+    prefix: str,
+    name: str,
+    was: GateSet,
+    now: GateSet,
+    old: Pipeline,
+    new: Pipeline,
+    sources: tuple[str, ...],
+) -> Iterator[PolicyChange]:
+    for source in sources or ("",):
+        before, after = set(was.checks_for(source)), set(now.checks_for(source))
+        where = f" in {source}" if source and (was.source_checks or now.source_checks) else ""
+        if before - after:
+            removed = ", ".join(sorted(before - after))
+            yield PolicyChange(name, f"{prefix}checks{where}: removed {removed}", True)
+        if after - before:
+            added = ", ".join(sorted(after - before))
+            yield PolicyChange(name, f"{prefix}checks{where}: added {added}", False)
+    if was.soak_seconds != now.soak_seconds:
+        yield PolicyChange(
+            name,
+            f"{prefix}soak {_soak(was.soak_seconds)} → {_soak(now.soak_seconds)}",
+            (now.soak_seconds or 0) < (was.soak_seconds or 0),
+        )
+    yield from _approvals(prefix, name, was, now, old, new)
+    yield from _window(prefix, name, was, now)
+
+
+def _soak(seconds: int | None) -> str:
+    return duration_text(seconds) if seconds else "none"
+
+
+def _approvals(
+    prefix: str, name: str, was: GateSet, now: GateSet, old: Pipeline, new: Pipeline
+) -> Iterator[PolicyChange]:
+    before = was.approvals.required if was.approvals else 0
+    after = now.approvals.required if now.approvals else 0
+    if before != after:
+        yield PolicyChange(name, f"{prefix}approvals {before} → {after}", after < before)
+    if was.approvals and now.approvals:
+        old_from, new_from = set(was.approvals.allowed), set(now.approvals.allowed)
+        if old_from and not new_from:
+            yield PolicyChange(name, f"{prefix}approvers: anyone (was a list)", True)
+        elif new_from - old_from and old_from:
+            added = ", ".join(sorted(new_from - old_from))
+            yield PolicyChange(name, f"{prefix}approvers added: {added}", True)
+        if old_from - new_from and new_from:
+            removed = ", ".join(sorted(old_from - new_from))
+            yield PolicyChange(name, f"{prefix}approvers removed: {removed}", False)
+
+
+def _window(prefix: str, name: str, was: GateSet, now: GateSet) -> Iterator[PolicyChange]:
+    if was.window and not now.window:
+        yield PolicyChange(name, f"{prefix}window removed", True)
+        return
+    if now.window and not was.window:
+        yield PolicyChange(name, f"{prefix}window added", False)
+        return
+    if not (was.window and now.window):
+        return
+    old_allow, new_allow = set(was.window.allow), set(now.window.allow)
+    if old_allow != new_allow:
+        widened = (old_allow and not new_allow) or bool(new_allow - old_allow)
+        yield PolicyChange(name, f"{prefix}window hours changed", widened)
+    if was.window.timezone != now.window.timezone:
+        yield PolicyChange(
+            name, f"{prefix}window timezone {was.window.timezone} → {now.window.timezone}", True
+        )
+    old_freeze, new_freeze = set(was.window.freeze), set(now.window.freeze)
+    for freeze in sorted(old_freeze - new_freeze, key=str):
+        yield PolicyChange(
+            name,
+            f"{prefix}freeze removed: {freeze.start}..{freeze.end} {freeze.reason or ''}".rstrip(),
+            True,
+        )
+    for freeze in sorted(new_freeze - old_freeze, key=str):
+        yield PolicyChange(
+            name,
+            f"{prefix}freeze added: {freeze.start}..{freeze.end} {freeze.reason or ''}".rstrip(),
+            False,
+        )
+
+
+def _people(old: Pipeline, new: Pipeline) -> Iterator[PolicyChange]:
+    """Identities added to a person who approves: whoever holds them may now approve."""
+    for key, person in new.people.items():
+        before = old.people.get(key)
+        added = set(person.identities) - set(before.identities if before else (key,))
+        if not added:
+            continue
+        for env in new.environments.values():
+            approvers = {
+                entry
+                for gates in (env.gates, env.hotfix_gates, env.rollback_gates)
+                if gates is not None and gates.approvals is not None
+                for entry in gates.approvals.allowed
+            }
+            if approvers & set(person.identities):
+                yield PolicyChange(
+                    env.name,
+                    f"{env.name} approver {key} gains {', '.join(sorted(added))}",
+                    True,
+                )

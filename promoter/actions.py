@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,10 +22,11 @@ from promoter.evidence import Evidence, build_evidence
 from promoter.filehistory import entered
 from promoter.git import Git
 from promoter.guard import check_write
-from promoter.history import read_events, read_history
+from promoter.history import read_events, read_history, select
 from promoter.land import Commitable, Landed, land, preflight
 from promoter.layout import Layout
 from promoter.model import Artifact, Person, Snapshot
+from promoter.policy import PolicyEvent
 from promoter.promote import Plan, Request, plan
 from promoter.records import Event, short
 from promoter.status import RolledBack, StatusReport
@@ -234,6 +236,48 @@ def require_known(
         raise UsageError(
             f"unknown app {app!r} (known: {', '.join(snapshot.apps)})", hint="Check the spelling"
         )
+
+
+def history(
+    ctx: Context, *, environment: str | None, app: str | None, limit: int | None
+) -> tuple[list[Event], list[PolicyEvent]]:
+    """Events (filtered, newest first, at most ``limit``) and the policy changes among
+    them, read side by side: the events' log and the pipeline file's."""
+    from promoter.policy import policy_events
+
+    box: dict[str, list[PolicyEvent] | BaseException] = {}
+    pipeline_path = ctx.git_path(ctx.layout.display(ctx.layout.pipeline_file))
+
+    def policies() -> None:
+        try:
+            box["found"] = [] if app else policy_events(ctx.git, pipeline_path)
+        except BaseException as exc:  # handed over to the caller's thread
+            box["found"] = exc
+
+    worker = threading.Thread(target=policies, daemon=True)
+    worker.start()
+    try:
+        # Without filters, git itself stops after --limit commits; with them, filter first.
+        if environment or app:
+            mentioning = [f"Promoter-App: {app}"] if app else []
+            events = select(read_events(ctx.git, mentioning=mentioning), environment, app)
+        else:
+            events = read_events(ctx.git, limit=limit)
+    finally:
+        worker.join()
+    found = box["found"]
+    if isinstance(found, BaseException):
+        raise found
+    if environment:
+        found = [p for p in found if any(c.environment == environment for c in p.changes)]
+    if not events and not found and (environment or app):
+        check_names(ctx, environment=environment, app=app)
+    if limit is not None:
+        newest = sorted([e.when for e in events if e.when] + [p.when for p in found], reverse=True)
+        cut = newest[limit - 1] if len(newest) >= limit else None
+        found = [p for p in found if cut is None or p.when >= cut]
+        events = events[:limit]
+    return events, found
 
 
 def check_pushed(ctx: Context) -> None:
@@ -446,6 +490,56 @@ def adopt(ctx: Context, *, push: bool = True) -> tuple[Event, Landed | None]:
         return Commitable({}, records.message(event), ctx.now(), event=event)
 
     landed = _land(ctx, prepare, push=push, command="adopt")
+    return _as_committed(ctx, made[-1], landed), landed
+
+
+def acknowledge(
+    ctx: Context, sha: str, reason: str, *, code: str | None = None, push: bool = True
+) -> tuple[Event, Landed | None]:
+    """Record, as an attributed commit, that the audit finding(s) of commit ``sha`` (of
+    ``code`` only, when given) have been dealt with. Where the pipeline protects an
+    environment, the commit is signed, and counts for its findings only when the signature
+    binds it to the acting identity."""
+    from promoter.audit.report import CODES
+
+    if code is not None and code not in CODES:
+        raise UsageError(
+            f"unknown finding code {code!r}", hint=f"Known codes: {', '.join(sorted(CODES))}"
+        )
+    if not " ".join(reason.split()):
+        raise UsageError("--reason is empty", hint="Say how the finding was dealt with")
+    target = ctx.git.resolve_commit(sha)
+    if target is None or not ctx.git.is_ancestor(target):
+        raise UsageError(
+            f"{sha!r} is not a commit of this branch",
+            hint="Name the commit `promoter audit` reports (its sha, as printed)",
+        )
+    made: list[Event] = []
+
+    def prepare(head: str) -> Commitable:
+        del head
+        pipeline = load_snapshot(ctx.layout, only=()).pipeline
+        protected = [name for name, env in pipeline.environments.items() if env.protected]
+        event = Event(
+            kind="acknowledge",
+            environment="",
+            actor=ctx.actor,
+            acknowledged=(target, code or ""),
+            reason=reason,
+        )
+        made.append(event)
+        return Commitable(
+            {},
+            records.message(event),
+            ctx.now(),
+            sign=bool(protected),
+            check=_signed_as(ctx, pipeline.people, "acknowledgement", protected)
+            if protected
+            else None,
+            event=event,
+        )
+
+    landed = _land(ctx, prepare, push=push, command="acknowledge")
     return _as_committed(ctx, made[-1], landed), landed
 
 

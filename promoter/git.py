@@ -218,6 +218,18 @@ class Git:
         """The sha of HEAD."""
         return self.run("rev-parse", "HEAD").strip()
 
+    def resolve_commit(self, rev: str) -> str | None:
+        """The full sha of commit ``rev`` (a sha, a prefix, a ref), or None."""
+        status, out, _ = self._call(
+            ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"]
+        )
+        return out.strip() if status == 0 and out.strip() else None
+
+    def is_ancestor(self, ancestor: str, rev: str = "HEAD") -> bool:
+        """Whether ``ancestor`` is reachable from ``rev``."""
+        status, _, _ = self._call(["merge-base", "--is-ancestor", ancestor, rev])
+        return status == 0
+
     def head_commit(self) -> tuple[str, dt.datetime]:
         """The sha of HEAD and its committer date."""
         sha, _, when = self.run("log", "-1", "--format=%H %cI", "HEAD").strip().partition(" ")
@@ -473,13 +485,20 @@ class Git:
     def landing(self, sha: str, rev: str = "HEAD") -> dt.datetime | None:
         """When ``sha`` reached ``rev``'s first-parent line: the committer date of the
         oldest commit on that line that contains it (the merge that brought it)."""
-        out = self.run(
-            "log", "--first-parent", "--ancestry-path", "-z", "--format=%H%x00%cI", f"{sha}..{rev}"
-        )
-        fields = [field for field in out.split("\0") if field]
-        if len(fields) < 2:
-            return None
-        return dt.datetime.fromisoformat(fields[-1].strip())
+        out = self.run("log", "--ancestry-path", "-z", "--format=%H%x00%P%x00%cI", f"{sha}..{rev}")
+        fields = out.split("\0")
+        found = {
+            fields[i].strip(): (fields[i + 1].split(), fields[i + 2])
+            for i in range(0, len(fields) - 2, 3)
+        }
+        # descendants of sha: follow first parents from rev while they stay among them
+        current = self.run("rev-parse", rev).strip()
+        landed: str | None = None
+        while current in found:
+            landed = found[current][1]
+            parents = found[current][0]
+            current = parents[0] if parents else ""
+        return dt.datetime.fromisoformat(landed.strip()) if landed else None
 
     def log_patches(
         self, rev: str, paths: Sequence[str], *, first_parent: bool = False, reverse: bool = False

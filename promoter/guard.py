@@ -111,6 +111,7 @@ def _read_back(message: str, event: Event) -> str | None:
         ("--check", event.check, back.check),
         ("the acting identity", event.actor.display, back.actor.display),
         ("the CI run URL", event.actor.run_url, back.actor.run_url),
+        ("--reason", event.reason, back.reason),
     ]
     if event.url is not None and not _URL.match(event.url):
         return (

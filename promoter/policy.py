@@ -9,11 +9,15 @@ less; more people who may approve; no longer protected or reviewed through pull 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from promoter import schemas
+from promoter.filehistory import FileModel, document_of
+from promoter.git import Git
 from promoter.history import duration_text
-from promoter.model import Environment, GateSet, Pipeline
+from promoter.model import Environment, GateSet, Pipeline, pipeline_from_data
 
 
 class PolicyChange(NamedTuple):
@@ -22,6 +26,47 @@ class PolicyChange(NamedTuple):
     environment: str
     text: str  # e.g. "prod approvals 2 → 0"
     weakens: bool
+
+
+class PolicyEvent(NamedTuple):
+    """A commit that changed the pipeline's policy: who, when, and what changed."""
+
+    sha: str
+    when: dt.datetime
+    author: str  # the commit's author: a git identity, as claimed
+    changes: tuple[PolicyChange, ...]
+
+
+def pipeline_of(model: FileModel) -> Pipeline | None:
+    """The pipeline a version of the file declares, or None when it is not valid."""
+    doc = document_of(model)
+    if doc is None or not schemas.is_valid(doc.data, "Pipeline"):
+        return None
+    return pipeline_from_data(doc.data)
+
+
+def policy_events(git: Git, pipeline_path: str, rev: str = "HEAD") -> list[PolicyEvent]:
+    """Every commit of the branch's first-parent line that changed a policy, newest first:
+    one ``git log -p`` of the pipeline file."""
+    model = FileModel(pipeline_path)
+    previous: Pipeline | None = None
+    found: list[PolicyEvent] = []
+    if not git.has_commits():
+        return found
+    for commit, diffs in git.log_patches(rev, [pipeline_path], first_parent=True, reverse=True):
+        for diff in diffs:
+            if diff.path == pipeline_path:
+                model.apply(diff)
+        current = pipeline_of(model)
+        if current is None:
+            continue  # an invalid version: promoter refused to act on it
+        changes = compare(previous, current)
+        previous = current
+        if changes:
+            author = f"{commit.author_name} <{commit.author_email}>"
+            found.append(PolicyEvent(commit.sha, commit.committed, author, tuple(changes)))
+    found.reverse()
+    return found
 
 
 def compare(old: Pipeline | None, new: Pipeline) -> list[PolicyChange]:

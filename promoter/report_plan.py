@@ -8,6 +8,7 @@ from typing import Any
 from promoter.gates import GateResult
 from promoter.land import Landed
 from promoter.model import Artifact
+from promoter.policy import PolicyEvent
 from promoter.promote import Plan
 from promoter.records import Event, short
 from promoter.report import artifact_json
@@ -121,6 +122,39 @@ def event_json(event: Event) -> dict[str, Any]:
         "hotfix": event.hotfix,
         "actor": {"id": event.actor.id, "name": event.actor.name, "run": event.actor.run_url},
         "author": event.author,
+        "acknowledged": {
+            "commit": event.acknowledged[0],
+            "code": event.acknowledged[1] or None,
+            "reason": event.reason,
+        }
+        if event.acknowledged
+        else None,
+    }
+
+
+def policy_json(event: PolicyEvent) -> dict[str, Any]:
+    """A policy change (a commit that changed the pipeline file) as a history event."""
+    name, _, email = event.author.partition(" <")
+    return {
+        "sha": event.sha,
+        "when": event.when.isoformat(),
+        "kind": "policy",
+        "environment": ",".join(dict.fromkeys(c.environment for c in event.changes)),
+        "from": [],
+        "changes": [],
+        "app": None,
+        "digest": None,
+        "check": None,
+        "url": None,
+        "gates": [],
+        "hotfix": False,
+        "actor": {"id": email.rstrip(">"), "name": name, "run": None},
+        "author": event.author,
+        "acknowledged": None,
+        "policy": [
+            {"environment": c.environment, "change": c.text, "weakens": c.weakens}
+            for c in event.changes
+        ],
     }
 
 
@@ -130,12 +164,15 @@ def _what(event: Event) -> str:
         return f"{event.app} {short(event.digest)}{extra}"
     if event.kind == "adopt":
         return f"baseline of {len(event.baseline)} digests"
+    if event.kind == "acknowledge" and event.acknowledged:
+        code = f" {event.acknowledged[1]}" if event.acknowledged[1] else ""
+        return f"finding{code} of {event.acknowledged[0][:10]}: {event.reason or ''}"
     return ", ".join(f"{c.app} {short(c.previous)}→{short(c.digest)}" for c in event.changes)
 
 
-def history_text(events: Sequence[Event]) -> str:
-    """A table of events, newest first."""
-    if not events:
+def history_text(events: Sequence[Event], policies: Sequence[PolicyEvent] = ()) -> str:
+    """A table of events and policy changes, newest first."""
+    if not events and not policies:
         return "no promoter events in this history"
     # Tens of thousands of rows: build the columns in single passes, pad each column once.
     whens = [e.when.isoformat(" ")[:16] if e.when else "" for e in events]
@@ -146,6 +183,26 @@ def history_text(events: Sequence[Event]) -> str:
     whats = list(map(_what, events))
     actors = [e.actor.id for e in events]
     shas = [e.sha[:10] for e in events]
+    if policies:  # few: merged in by time
+        rows = list(zip(whens, kinds, wheres, whats, actors, shas, strict=True))
+        stamps = [e.when for e in events]
+        for policy in policies:
+            rows.append(
+                (
+                    policy.when.isoformat(" ")[:16],
+                    "policy",
+                    ",".join(dict.fromkeys(c.environment for c in policy.changes)),
+                    "; ".join(c.text + (" (weaker)" if c.weakens else "") for c in policy.changes),
+                    policy.author.partition(" <")[2].rstrip(">"),
+                    policy.sha[:10],
+                )
+            )
+            stamps.append(policy.when)
+        seconds = [stamp.timestamp() if stamp else 0.0 for stamp in stamps]
+        order = sorted(range(len(rows)), key=seconds.__getitem__, reverse=True)
+        whens, kinds, wheres, whats, actors, shas = (
+            [rows[i][column] for i in order] for column in range(6)
+        )
     header = ("WHEN", "KIND", "WHERE", "WHAT", "ACTOR", "COMMIT")
     columns = (whens, kinds, wheres, whats, actors)
     widths = [max(len(h), *map(len, cells)) for h, cells in zip(header[:5], columns, strict=True)]

@@ -62,3 +62,11 @@ def test_readme_status_example_is_the_real_output(run: Runner) -> None:
     shown = re.search(r"```text\n(.+?)\n```", block, flags=re.S)
     assert shown is not None
     assert run("status", cwd=ROOT).stdout.rstrip("\n") == shown.group(1)
+
+
+def test_every_audit_finding_code_is_documented() -> None:
+    from promoter.audit.report import CODES as AUDIT_CODES
+
+    section = README.split("### `promoter audit", 1)[1].split("\n### ", 1)[0]
+    missing = sorted(code for code in AUDIT_CODES if f"`{code}`" not in section)
+    assert not missing

@@ -280,6 +280,8 @@ def test_promoter_run_from_a_zip_reads_history_without_a_cache(flow: Flow, tmp_p
         for item in package.rglob("*"):
             if "__pycache__" not in item.parts and item.is_file():
                 out.write(item, item.relative_to(package.parent).as_posix())
+        for schema in (package.parent / "schemas").glob("*.json"):  # as the wheel has them
+            out.write(schema, f"promoter/schemas/{schema.name}")
     cache_file(flow.work).unlink(missing_ok=True)
     result = flow.runner("history", "-o", "json", cwd=flow.work, env={"PYTHONPATH": str(archive)})
     assert result.returncode == 0, result.stderr

@@ -15,19 +15,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from promoter import schemas
-from promoter.audit.files import Artifact, FileChange, FileModel
 from promoter.audit.report import AuditFinding, about
 from promoter.clock import CLOCK_SKEW
-from promoter.errors import PromoterError
 from promoter.evidence import MOVES, Evidence
+from promoter.filehistory import Artifact, FileChange, FileModel
 from promoter.gates import evaluate
 from promoter.git import Commit, Signature
-from promoter.model import GateSet, Pipeline, pipeline_from_data
+from promoter.model import GateSet, Pipeline
 from promoter.patches import FileDiff
-from promoter.policy import compare
+from promoter.policy import compare, pipeline_of
 from promoter.records import Event, short
-from promoter.yamlio import loads
 
 SignaturesOf = Callable[[Sequence[str]], Mapping[str, Signature]]
 
@@ -270,7 +267,7 @@ class Walk:
                 changes[self.env_files[diff.path]] = self.models[diff.path].apply(diff)
             elif diff.path == self.pipeline_path:
                 self.pipeline_lines.apply(diff)
-                self.pipeline = _pipeline(self.pipeline_lines) or self.pipeline
+                self.pipeline = pipeline_of(self.pipeline_lines) or self.pipeline
         for env, change in changes.items():
             for app, (_, after) in change.artifacts.items():
                 digest = after.get("digest") if after else None
@@ -486,17 +483,6 @@ def _subject(event: Event) -> str:
     from promoter.records import message
 
     return message(event).partition("\n")[0]
-
-
-def _pipeline(model: FileModel) -> Pipeline | None:
-    """The pipeline a version of the file declares, or None when it is not valid."""
-    try:
-        doc = loads("\n".join(model.lines) + "\n", model.path)
-    except PromoterError:
-        return None
-    if not schemas.is_valid(doc.data, "Pipeline"):
-        return None
-    return pipeline_from_data(doc.data)
 
 
 def timeline(commits: Sequence[Commit], head: str) -> tuple[list[Commit], dict[str, int]]:

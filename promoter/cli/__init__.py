@@ -57,6 +57,7 @@ for command in (
     evidence_cmd.record,
     evidence_cmd.approve,
     evidence_cmd.adopt,
+    evidence_cmd.acknowledge,
     history_cmd.gates,
     history_cmd.history,
     history_cmd.audit,

@@ -146,3 +146,39 @@ def adopt(repo: Path | None, pipeline: str | None, push: bool, output: str) -> i
     event, landed = actions.adopt(ctx, push=push)
     _echo(event, landed, output, f"adopted {len(event.baseline)} pinned digests as the baseline")
     return ExitCode.OK
+
+
+@click.command()
+@click.argument("sha")
+@click.option("--reason", required=True, help="How the finding was dealt with.")
+@click.option("--code", metavar="CODE", help="Only this finding code of the commit.")
+@change_options
+def acknowledge(
+    sha: str,
+    reason: str,
+    code: str | None,
+    repo: Path | None,
+    pipeline: str | None,
+    push: bool,
+    output: str,
+) -> int:
+    """Record that the audit findings of commit SHA have been dealt with.
+
+    The acknowledgement is a commit of its own, attributed to the acting identity (and
+    signed where the pipeline protects an environment). `promoter audit` then reports
+    those findings as acknowledged and no longer fails on them; `-o json` still lists
+    them, with who acknowledged them, when and why.
+
+    \b
+    Examples:
+      promoter acknowledge 1a2b3c4d5e6f --reason "reverted in 9f8e7d; INC-1234"
+      promoter acknowledge 1a2b3c4d5e6f --code protected-change --reason "approved hotfix"
+    """
+    from promoter import actions
+    from promoter.layout import find_layout
+
+    ctx = actions.open_context(find_layout(repo, pipeline), writing=True)
+    event, landed = actions.acknowledge(ctx, sha, reason, code=code, push=push)
+    target = event.acknowledged[0][:12] if event.acknowledged else sha
+    _echo(event, landed, output, f"acknowledged the findings of {target}")
+    return ExitCode.OK

@@ -66,9 +66,11 @@ def history(
     pipeline: str | None,
     output: str,
 ) -> int:
-    """Show promoter's audit log: publications, promotions, rollbacks, evidence.
+    """Show promoter's audit log: publications, promotions, rollbacks, evidence, policy.
 
-    Read from commit trailers with one `git log`, newest first.
+    Read from commit trailers with one `git log`, newest first, with every change of the
+    pipeline file's gates, approvers, promotion mode or protection (who, when, from what
+    to what).
 
     \b
     Examples:
@@ -77,31 +79,26 @@ def history(
       promoter history -o json | jq '.events[] | select(.kind == "promote")'
     """
     from promoter import actions, report
-    from promoter.history import read_events, select
     from promoter.layout import find_layout
-    from promoter.report_plan import event_json, history_text
+    from promoter.report_plan import event_json, history_text, policy_json
 
     ctx = actions.open_context(find_layout(repo, pipeline))
-    # Without filters, git itself stops after --limit commits; with them, filter first.
-    if environment or app:
-        mentioning = [f"Promoter-App: {app}"] if app else []
-        events = select(read_events(ctx.git, mentioning=mentioning), environment, app)[:limit]
-        if not events:
-            actions.check_names(ctx, environment=environment, app=app)
-    else:
-        events = read_events(ctx.git, limit=limit)
+    events, policies = actions.history(ctx, environment=environment, app=app, limit=limit)
     if output == "json":
+        rows = [(e.when, event_json(e)) for e in events]
+        rows += [(p.when, policy_json(p)) for p in policies]
+        rows.sort(key=lambda row: row[0].timestamp() if row[0] else 0.0, reverse=True)
         click.echo(
             report.to_json(
                 {
                     "apiVersion": "promoter/v1",
                     "kind": "History",
-                    "events": [event_json(e) for e in events],
+                    "events": [row[1] for row in rows][:limit],
                 }
             )
         )
     else:
-        click.echo(history_text(events))
+        click.echo(history_text(events, policies))
     return ExitCode.OK
 
 

@@ -25,10 +25,11 @@ from promoter.guard import check_write
 from promoter.history import read_events, read_history, select
 from promoter.land import Commitable, Landed, land, preflight
 from promoter.layout import Layout
-from promoter.model import Artifact, Person, Snapshot
+from promoter.model import Artifact, Person, Pipeline, Snapshot
 from promoter.policy import PolicyEvent
 from promoter.promote import Plan, Request, plan
 from promoter.records import Event, short
+from promoter.reference import DigestRef
 from promoter.status import RolledBack, StatusReport
 from promoter.trust import Directory, binding
 from promoter.validate import load_checked, load_snapshot
@@ -294,10 +295,11 @@ def record(
     result: str,
     *,
     url: str | None = None,
-    digest: str | None = None,
+    digest: DigestRef | None = None,
     push: bool = True,
-) -> tuple[Event, Landed | None]:
-    """Record a check result for the digest an app runs (or ran) in an environment."""
+) -> tuple[Event, Landed | None, str | None]:
+    """Record a check result for the digest an app runs (or ran) in an environment; also
+    a warning when no gate asks for that check from there."""
     from promoter.reference import explain_name
 
     problem = explain_name(check, "check name")
@@ -309,7 +311,11 @@ def record(
         del head  # evidence is read fresh on every attempt
         snapshot = load_snapshot(ctx.layout)
         artifact = _artifact(snapshot, environment, app)
-        bound = digest or artifact.digest
+        bound = (
+            resolve_digest(ctx, digest, [environment], app, artifact.image)
+            if digest
+            else artifact.digest
+        )
         if bound != artifact.digest and not evidence(ctx, [bound]).has_run(environment, app, bound):
             raise Refused(
                 f"{environment} never ran {short(bound)} for {app}",
@@ -336,12 +342,57 @@ def record(
             event=event,
         )
 
+    warning = check_name_note(load_snapshot(ctx.layout, only=()).pipeline, environment, check)
     landed = _land(ctx, prepare, push=push, command="record")
-    return _as_committed(ctx, made[-1], landed), landed
+    return _as_committed(ctx, made[-1], landed), landed, warning
+
+
+def check_name_note(pipeline: Pipeline, environment: str, check: str) -> str | None:
+    """None when a gate takes ``check`` from ``environment``; a refusal when the name is
+    one edit away from one that does (a typo would record evidence nobody reads); else a
+    warning to show."""
+    wanted: dict[str, list[str]] = {}
+    for successor in pipeline.successors(environment):
+        env = pipeline.environments[successor]
+        for gates in (env.gates, env.hotfix_gates, env.rollback_gates):
+            for name in gates.checks_for(environment) if gates else ():
+                wanted.setdefault(name, []).append(successor)
+    if check in wanted:
+        return None
+    close = sorted(name for name in wanted if _one_edit(check, name))
+    if close:
+        raise Refused(
+            f"no gate asks for a check {check!r} from {environment}; did you mean "
+            f"{close[0]!r} (asked for by {', '.join(dict.fromkeys(wanted[close[0]]))})?",
+            hint="Nothing was written; record the check under the name the gate uses",
+        )
+    asked = ", ".join(sorted(wanted)) or "none"
+    return (
+        f"warning: no gate asks for a check {check!r} from {environment} (the gates of its "
+        f"successors ask for: {asked}); it is recorded, but counts for no promotion"
+    )
+
+
+def _one_edit(one: str, other: str) -> bool:
+    """Whether two names differ by one insertion, deletion, substitution or swap."""
+    if one == other or abs(len(one) - len(other)) > 1:
+        return False
+    if len(one) == len(other):
+        diff = [i for i, (a, b) in enumerate(zip(one, other, strict=True)) if a != b]
+        if len(diff) == 1:
+            return True
+        return (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and one[diff[0]] == other[diff[1]]
+            and one[diff[1]] == other[diff[0]]
+        )
+    short, long = (one, other) if len(one) < len(other) else (other, one)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 def approve(
-    ctx: Context, app: str, target: str, *, digest: str | None = None, push: bool = True
+    ctx: Context, app: str, target: str, *, digest: DigestRef | None = None, push: bool = True
 ) -> tuple[Event, Landed | None]:
     """Approve promoting an app's digest into ``target``, as the acting identity."""
     made: list[Event] = []
@@ -370,7 +421,15 @@ def approve(
                 hint="Ask one of them to approve; an approval counts for the identity that "
                 "makes it (see `people:` in the pipeline for one person's several identities)",
             )
-        bound = digest or _offered(snapshot, target, app)
+        if digest is not None:
+            image = next(
+                (s.artifacts[app].image for s in snapshot.states.values() if app in s.artifacts),
+                None,
+            )
+            around = [*snapshot.pipeline.environments[target].sources, target]
+            bound = resolve_digest(ctx, digest, around, app, image)
+        else:
+            bound = _offered(snapshot, target, app)
         signed = snapshot.pipeline.signed(target)
         if _approved_already(ctx, snapshot, target, app, bound, signed=signed):
             return None  # the same approval again: nothing to do
@@ -391,6 +450,28 @@ def approve(
     if not made:  # nothing to do: the approval as it stands already counts
         made.append(Event(kind="approve", environment=target, actor=ctx.actor, app=app))
     return _as_committed(ctx, made[-1], landed), landed
+
+
+def resolve_digest(
+    ctx: Context, ref: DigestRef, environments: Sequence[str], app: str, image: str | None
+) -> str:
+    """The full digest ``ref`` names for ``app``: as given (its IMAGE, if any, must be the
+    app's image), or the one digest among those ``environments`` ran that the prefix
+    names."""
+    if ref.image is not None and image is not None and ref.image != image:
+        raise UsageError(
+            f"the digest names image {ref.image}, but {app} is built as {image}",
+            hint="Give the digest of the app's own image (or just sha256:…)",
+        )
+    if ref.digest is not None:
+        return ref.digest
+    filters = [f"Promoter-App: {app}", *(f"Promoter-Baseline: {e} {app} " for e in environments)]
+    found = evidence(ctx, filters)
+    candidates = [d for env in environments for d in found.ran.get((env, app), ())]
+    try:
+        return ref.resolve(candidates, f"{' or '.join(environments)} ran for {app}")
+    except ValueError as exc:
+        raise UsageError(str(exc), hint="See `promoter history --app APP`") from None
 
 
 def _approved_already(

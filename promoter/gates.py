@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from promoter.actor import Actor
 from promoter.evidence import Evidence
 from promoter.history import age, duration_text
-from promoter.model import Approvals, GateSet, Window
+from promoter.model import Approvals, Freeze, GateSet, Window
 from promoter.records import short
 
 Status = Literal["pass", "fail", "pending"]
@@ -188,14 +188,26 @@ def _instant(text: str, zone: ZoneInfo) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=zone)
 
 
+def _freeze_end(text: str, zone: ZoneInfo) -> dt.datetime:
+    """When a freeze ends: a date alone is frozen all day (the freeze ends at the start of
+    the next day); a date and time is the moment it ends."""
+    if len(text) == 10:  # YYYY-MM-DD
+        day = dt.date.fromisoformat(text) + dt.timedelta(days=1)
+        return dt.datetime.combine(day, dt.time(0), tzinfo=zone)
+    return _instant(text, zone)
+
+
+def _frozen(window: Window, zone: ZoneInfo, when: dt.datetime) -> list[Freeze]:
+    return [f for f in window.freeze if _instant(f.start, zone) <= when < _freeze_end(f.end, zone)]
+
+
 def _clock(text: str) -> dt.time | None:
     return None if text == "24:00" else dt.time.fromisoformat(text)
 
 
 def _allowed_at(window: Window, zone: ZoneInfo, when: dt.datetime) -> bool:
-    for freeze in window.freeze:
-        if _instant(freeze.start, zone) <= when < _instant(freeze.end, zone):
-            return False
+    if _frozen(window, zone, when):
+        return False
     if not window.allow:
         return True
     local = when.astimezone(zone)
@@ -208,19 +220,27 @@ def _allowed_at(window: Window, zone: ZoneInfo, when: dt.datetime) -> bool:
     return False
 
 
-def _openings(window: Window, zone: ZoneInfo, now: dt.datetime) -> list[dt.datetime]:
-    """Moments after ``now`` when the window may open: range starts and freeze ends."""
-    found = [_instant(f.end, zone) for f in window.freeze if _instant(f.end, zone) > now]
-    local = now.astimezone(zone)
-    for offset in range(0, 15):
+HORIZON_DAYS = 400  # how far ahead a window's next opening is looked for
+
+
+def next_opening(window: Window, after: dt.datetime) -> dt.datetime | None:
+    """The first moment at or after ``after`` when the window is open (outside every
+    freeze, inside an allowed range); None when there is none within the horizon."""
+    zone = ZoneInfo(window.timezone)
+    if _allowed_at(window, zone, after):
+        return after
+    found = {_freeze_end(f.end, zone) for f in window.freeze}
+    local = after.astimezone(zone)
+    for offset in range(HORIZON_DAYS + 1):
         date = local.date() + dt.timedelta(days=offset)
         for allowed in window.allow:
             if DAYS[date.weekday()] in allowed.days:
                 start = _clock(allowed.start) or dt.time(0)
-                moment = dt.datetime.combine(date, start, tzinfo=zone)
-                if moment > now:
-                    found.append(moment)
-    return sorted(found)
+                found.add(dt.datetime.combine(date, start, tzinfo=zone))
+    for moment in sorted(m for m in found if m > after):
+        if _allowed_at(window, zone, moment):
+            return moment
+    return None
 
 
 def window_gate(window: Window, now: dt.datetime) -> GateResult:
@@ -230,14 +250,41 @@ def window_gate(window: Window, now: dt.datetime) -> GateResult:
     stamp = f"{local:%a %H:%M} {window.timezone}"
     if _allowed_at(window, zone, now):
         return GateResult("window", "pass", f"open now ({stamp})")
-    frozen = [f for f in window.freeze if _instant(f.start, zone) <= now < _instant(f.end, zone)]
-    why = f"frozen: {frozen[0].reason or 'freeze'}" if frozen else "outside the deploy windows"
-    for moment in _openings(window, zone, now):
-        if _allowed_at(window, zone, moment):
-            return GateResult(
-                "window",
-                "pending",
-                f"{why} ({stamp}); opens {moment.astimezone(zone):%a %Y-%m-%d %H:%M}",
-                moment,
-            )
-    return GateResult("window", "pending", f"{why} ({stamp}); no opening in the next 14 days")
+    frozen = _frozen(window, zone, now)
+    if frozen:
+        freeze = frozen[0]
+        until = (
+            f"until {dt.date.fromisoformat(freeze.end):%a %Y-%m-%d} inclusive"
+            if len(freeze.end) == 10
+            else f"until {_freeze_end(freeze.end, zone).astimezone(zone):%a %Y-%m-%d %H:%M}"
+        )
+        why = f"frozen: {freeze.reason or 'freeze'}, {until}"
+    else:
+        why = "outside the deploy windows"
+    moment = next_opening(window, now)
+    if moment is None:
+        return GateResult(
+            "window", "pending", f"{why} ({stamp}); no opening in the next {HORIZON_DAYS} days"
+        )
+    return GateResult(
+        "window",
+        "pending",
+        f"{why} ({stamp}); opens {moment.astimezone(zone):%a %Y-%m-%d %H:%M}",
+        moment,
+    )
+
+
+def clears_together(
+    gates: GateSet, results: Sequence[GateResult], now: dt.datetime
+) -> dt.datetime | None:
+    """The earliest moment at which every time-based gate (soak and window) passes at once:
+    soak counts on while a window may close meanwhile, so the answer is the window's first
+    opening once every soak is over. None when no time-based gate waits, or time alone
+    will not clear them (a soak with no arrival)."""
+    timed = [r for r in results if r.gate in ("soak", "window")]
+    if not any(r.status == "pending" for r in timed) or any(r.status == "fail" for r in timed):
+        return None
+    soaked = max([now, *(r.clears_at for r in timed if r.gate == "soak" and r.clears_at)])
+    if gates.window is None:
+        return soaked
+    return next_opening(gates.window, soaked)

@@ -7,6 +7,7 @@ prints it; a real run applies that same plan (see :mod:`promoter.land`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 from collections.abc import Callable, Mapping, Sequence
@@ -17,7 +18,7 @@ from promoter import records
 from promoter.actor import Actor
 from promoter.errors import UsageError
 from promoter.evidence import Evidence, evidence_shas
-from promoter.gates import GateResult, evaluate, overall
+from promoter.gates import GateResult, clears_together, evaluate, overall
 from promoter.git import Signature
 from promoter.model import Artifact, GateSet, Pipeline, Snapshot
 from promoter.records import Change, Event, GateNote, short
@@ -54,6 +55,7 @@ class Move:
     current: Artifact | None
     new: Artifact
     gates: tuple[GateResult, ...] = ()
+    clears_at: dt.datetime | None = None  # when every time-based gate passes at once
 
     @property
     def status(self) -> str:
@@ -79,6 +81,7 @@ class Plan:
     message: str = ""
     event: Event | None = field(default=None, compare=False)
     head: str | None = None  # the commit the plan was made on
+    timezone: str = "UTC"  # where times are shown: the target's deploy window's zone
 
     @property
     def ready(self) -> bool:
@@ -95,15 +98,47 @@ class Plan:
         return [(m.app, g) for m in self.moves for g in m.gates if g.status != "pass"]
 
     def diff(self) -> str:
-        """The exact unified diff the run will commit."""
-        return "".join(
-            difflib.unified_diff(
-                self.before.splitlines(keepends=True),
-                self.after.splitlines(keepends=True),
-                f"a/{self.file}",
-                f"b/{self.file}",
-            )
-        )
+        """The exact change the run will commit, as a patch ``git apply`` takes."""
+        return unified_diff(self.before, self.after, self.file)
+
+
+def unified_diff(before: str, after: str, path: str) -> str:
+    """A unified diff of two texts, as git writes it: ``a/`` and ``b/`` paths, three lines
+    of context, and "\\ No newline at end of file" after a last line without one."""
+    old, new = _split(before), _split(after)
+    out = [f"--- a/{path}\n", f"+++ b/{path}\n"]
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for group in matcher.get_grouped_opcodes(3):
+        i1, j1 = group[0][1], group[0][3]
+        i2, j2 = group[-1][2], group[-1][4]
+        out.append(f"@@ -{_range(i1, i2 - i1)} +{_range(j1, j2 - j1)} @@\n")
+        for tag, a1, a2, b1, b2 in group:
+            if tag == "equal":
+                out.extend(_lines(" ", old[a1:a2]))
+                continue
+            out.extend(_lines("-", old[a1:a2]))
+            out.extend(_lines("+", new[b1:b2]))
+    return "".join(out) if len(out) > 2 else ""
+
+
+def _range(start: int, length: int) -> str:
+    if length == 1:
+        return str(start + 1)
+    return f"{start + 1 if length else start},{length}"
+
+
+def _split(text: str) -> list[str]:
+    """Lines as git sees them: ended by a newline only (a CR or U+2028 is content)."""
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
+
+
+def _lines(mark: str, lines: Sequence[str]) -> list[str]:
+    return [
+        mark + line if line.endswith("\n") else f"{mark}{line}\n\\ No newline at end of file\n"
+        for line in lines
+    ]
 
 
 def artifact_data(artifact: Artifact) -> dict[str, Any]:
@@ -234,6 +269,10 @@ def plan(
         )
         for m in moves
     ]
+    moves = [
+        dataclasses.replace(move, clears_at=clears_together(gates, move.gates, now))
+        for move in moves
+    ]
     sets: dict[KeyPath, Scalar] = {}
     inserts: dict[KeyPath, Any] = {}
     removes: list[KeyPath] = []
@@ -270,6 +309,7 @@ def plan(
         after=after,
         message=records.message(event) if moves else "",
         event=event,
+        timezone=gates.window.timezone if gates.window else "UTC",
     )
 
 

@@ -7,6 +7,8 @@ wrong and how to fix it, so the same rule serves validation findings and refusal
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import NamedTuple
 
 NAME_PATTERN = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"  # as written in the JSON Schemas
 NAME_RE = re.compile(NAME_PATTERN[:-1] + r"\Z")  # \Z: Python's $ would allow a final newline
@@ -124,3 +126,52 @@ def explain_image(value: object) -> str | None:
             "registry.example.com/team/web)"
         )
     return None
+
+
+_PREFIX_RE = re.compile(r"(?:sha256:)?([0-9a-f]{12,63})\Z")
+
+
+class DigestRef(NamedTuple):
+    """A digest as given on the command line: in full, as ``IMAGE@sha256:…`` (what skopeo,
+    crane and ``docker buildx imagetools`` print), or as a prefix of at least 12 hex
+    digits to look up among the digests an environment has run."""
+
+    digest: str | None = None  # the full digest, when given in full
+    image: str | None = None  # the image repository of IMAGE@DIGEST
+    prefix: str | None = None  # the hex digits given, when not in full
+
+    def resolve(self, candidates: Iterable[str], where: str) -> str:
+        """The full digest: as given, or the one of ``candidates`` this prefix names."""
+        if self.digest is not None:
+            return self.digest
+        assert self.prefix is not None
+        found = sorted({c for c in candidates if c.startswith(f"sha256:{self.prefix}")})
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise ValueError(
+                f"no digest {where} starts with sha256:{self.prefix}; give the full digest"
+            )
+        raise ValueError(
+            f"sha256:{self.prefix} names {len(found)} digests {where} "
+            f"({', '.join(d[:19] for d in found[:4])}); give more digits"
+        )
+
+
+def parse_digest_ref(value: str, *, prefix_ok: bool = True) -> DigestRef:
+    """Read a ``--digest``-like value; raise ValueError saying why it is not one."""
+    if is_digest(value):
+        return DigestRef(value)
+    if "@" in value:
+        image, _, digest = value.partition("@")
+        problem = explain_image(image) or explain_digest(digest)
+        if problem:
+            raise ValueError(problem)
+        return DigestRef(digest, image)
+    match = _PREFIX_RE.match(value) if prefix_ok else None
+    if match:
+        return DigestRef(prefix=match.group(1))
+    problem = explain_digest(value) or f"{show(value)} is not a digest"
+    if prefix_ok and _HEX_RE.fullmatch(value.removeprefix("sha256:")):
+        problem += "; a shortened digest needs at least 12 hex digits"
+    raise ValueError(problem)

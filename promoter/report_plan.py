@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from promoter.gates import GateResult
 from promoter.land import Landed
@@ -23,8 +25,13 @@ def _artifact(artifact: Artifact | None) -> str:
     return f"{version}{short(artifact.digest)}"
 
 
-def _gate_line(result: GateResult) -> str:
-    when = f" (clears {result.clears_at:%Y-%m-%d %H:%M %Z})" if result.clears_at else ""
+def _stamp(moment: dt.datetime, zone: str) -> str:
+    """A moment in the plan's time zone: ``2026-11-25 09:00 Europe/Berlin``."""
+    return f"{moment.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} {zone}"
+
+
+def _gate_line(result: GateResult, zone: str) -> str:
+    when = f" (clears {_stamp(result.clears_at, zone)})" if result.clears_at else ""
     return f"    {MARK[result.status]} {result.gate:<9} {result.reason}{when}"
 
 
@@ -41,7 +48,11 @@ def plan_text(plan: Plan, *, diff: bool = False) -> str:
     lines = [f"{request.action}{' (hotfix)' if request.hotfix else ''}: {route}"]
     for move in plan.moves:
         lines.append(f"  {move.app}: {_artifact(move.current)} → {_artifact(move.new)}")
-        lines.extend(_gate_line(result) for result in move.gates)
+        lines.extend(_gate_line(result, plan.timezone) for result in move.gates)
+        if move.clears_at is not None:
+            lines.append(
+                f"    time-based gates all pass at {_stamp(move.clears_at, plan.timezone)}"
+            )
     lines.extend(f"  {app}: already runs the digest, nothing to do" for app in plan.unchanged)
     lines.extend(f"  {app}: left out ({reason})" for app, reason in plan.waiting)
     lines.extend(f"  refused: {reason}" for _, reason in plan.refusals)
@@ -70,6 +81,7 @@ def plan_json(plan: Plan, landed: Landed | None = None, *, dry_run: bool = False
         "target": plan.request.target,
         "from": list(plan.event.sources) if plan.event else [],
         "hotfix": plan.request.hotfix,
+        "timezone": plan.timezone,
         "ready": plan.ready,
         "dryRun": dry_run,
         "moves": [
@@ -79,6 +91,7 @@ def plan_json(plan: Plan, landed: Landed | None = None, *, dry_run: bool = False
                 "new": artifact_json(move.new),
                 "status": move.status,
                 "gates": [gate_json(result) for result in move.gates],
+                "clearsAt": move.clears_at.isoformat() if move.clears_at else None,
             }
             for move in plan.moves
         ],

@@ -8,7 +8,7 @@ import pytest
 
 from promoter.actor import Actor, current_actor, parse_actor
 from promoter.evidence import build_evidence
-from promoter.gates import evaluate, overall, window_gate
+from promoter.gates import clears_together, evaluate, overall, window_gate
 from promoter.git import Commit, trailer_fields
 from promoter.model import AllowedTime, Approvals, Freeze, GateSet, Window
 from promoter.records import Change, Event, message, parse
@@ -154,8 +154,9 @@ def test_window_opening_times_respect_the_time_zone_and_freezes() -> None:
     assert early.clears_at == dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)  # 09:00 CET
     frozen = window_gate(WINDOW, dt.datetime(2026, 12, 22, 9, 0, tzinfo=dt.UTC))
     assert frozen.reason.startswith("frozen: Year-end freeze")
-    # the freeze ends on Monday 2027-01-04 at 00:00 Berlin; the window opens at 09:00
-    assert frozen.clears_at == dt.datetime(2027, 1, 4, 8, 0, tzinfo=dt.UTC)
+    # the freeze takes in its end date, Monday 2027-01-04; Tuesday 09:00 Berlin opens
+    assert frozen.clears_at == dt.datetime(2027, 1, 5, 8, 0, tzinfo=dt.UTC)
+    assert "frozen: Year-end freeze, until Mon 2027-01-04 inclusive" in frozen.reason
 
 
 def test_window_across_a_daylight_saving_change() -> None:
@@ -258,3 +259,25 @@ def test_evidence_recorded_before_a_rollback_no_longer_counts() -> None:
     )
     checks, approvals = run(gates, [*history, fresh, again], at(5))
     assert (checks.status, approvals.status) == ("pass", "pass")
+
+
+def test_soak_and_window_clear_together_at_one_moment() -> None:
+    window = Window("Europe/Berlin", (AllowedTime(("mon", "tue"), "09:00", "16:00"),))
+    gates = GateSet(soak_seconds=4 * 3600, window=window)
+    history = [promoted("qa", D, dt.datetime(2026, 11, 23, 13, 0, tzinfo=dt.UTC))]  # Mon 14:00
+    now = dt.datetime(2026, 11, 23, 14, 0, tzinfo=dt.UTC)  # Mon 15:00 Berlin: window open
+    soak, open_now = run(gates, history, now)
+    assert (soak.status, open_now.status) == ("pending", "pass")
+    # soak clears Mon 18:00 Berlin, when the window is shut: both hold Tue 09:00 Berlin
+    together = clears_together(gates, (soak, open_now), now)
+    assert together == dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)
+    assert clears_together(GateSet(soak_seconds=60), (), now) is None  # nothing waits
+    (never,) = run(GateSet(soak_seconds=60), [], now)
+    assert clears_together(GateSet(soak_seconds=60), (never,), now) is None  # no arrival
+
+
+def test_a_freeze_that_ends_at_a_time_ends_then() -> None:
+    window = Window("UTC", (), (Freeze("2026-12-24T12:00", "2026-12-26T06:00", "Holidays"),))
+    frozen = window_gate(window, dt.datetime(2026, 12, 25, 10, 0, tzinfo=dt.UTC))
+    assert frozen.reason.startswith("frozen: Holidays, until Sat 2026-12-26 06:00")
+    assert frozen.clears_at == dt.datetime(2026, 12, 26, 6, 0, tzinfo=dt.UTC)

@@ -325,7 +325,7 @@ def test_approvals_freezes_and_four_eyes(flow: Flow) -> None:
         g for g in json.loads(frozen.stdout)["moves"][0]["gates"] if g["gate"] == "window"
     )
     assert window["reason"].startswith("frozen: Black Friday")
-    assert window["clearsAt"] == "2026-11-27T00:00:00+00:00"
+    assert window["clearsAt"] == "2026-11-28T00:00:00+00:00"  # Friday is frozen too
 
     landed = flow.ok("promote", "web", "--to", "prod", actor=BOB)
     assert "pushed to origin/main" in landed.stdout
@@ -358,6 +358,8 @@ def test_deploy_windows_are_judged_at_the_real_time(flow: Flow) -> None:
     )
     assert window["status"] == "pending"
     assert window["clearsAt"] == "2026-11-30T09:00:00+00:00"  # Monday 09:00
+    text = flow("gates", "web", "--to", "prod", at=friday, actor=BOB).stdout
+    assert "time-based gates all pass at 2026-11-30 09:00 UTC" in text
     frozen = flow(
         "gates", "web", "--to", "prod", "-o", "json", at="2026-11-26T10:00:00+00:00", actor=BOB
     )
@@ -605,7 +607,7 @@ def test_pull_request_environments_are_not_committed_to(flow: Flow) -> None:
     before = flow.state()
     refused = flow("promote", "web", "--to", "qa")
     assert refused.returncode == 1
-    assert "qa takes changes through pull requests (promotion: pull-request)" in refused.stderr
+    assert "qa takes changes through pull requests (promotion: pull-request)" in refused.stdout
     dry = flow.ok("promote", "web", "--to", "qa", "--dry-run")
     assert f"+    digest: {WEB1}" in dry.stdout
     assert flow.state() == before
@@ -920,3 +922,103 @@ def test_a_trailer_that_would_not_read_back_is_refused(flow: Flow, url: str) -> 
     assert result.returncode == 1, result.stdout + result.stderr
     assert "--url" in result.stderr and "Nothing was written" in result.stderr
     assert flow.state() == before
+
+
+@pytest.mark.parametrize("ending", ["\n", ""], ids=["final-newline", "no-final-newline"])
+def test_the_dry_run_diff_is_a_patch_git_applies(flow: Flow, ending: str) -> None:
+    dev = flow.work / "environments" / "dev.yaml"
+    dev.write_text(dev.read_text().rstrip("\n").replace("# dev only", "# dev only\r") + ending)
+    commit_all(flow.work, "dev.yaml as a person saved it")
+    git(flow.work, "push", "--quiet")
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
+    dry = flow.ok("publish", "web", "--to", "dev", "--digest", WEB2, "--dry-run", "-o", "json")
+    patch = json.loads(dry.stdout)["diff"]
+    assert patch.startswith("--- a/environments/dev.yaml\n+++ b/environments/dev.yaml\n@@ ")
+    (flow.work / "change.patch").write_text(patch)
+    git(flow.work, "apply", "--check", "change.patch")
+    git(flow.work, "apply", "change.patch")
+    (flow.work / "change.patch").unlink()
+    applied = dev.read_bytes()
+    git(flow.work, "checkout", "--", "environments/dev.yaml")
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB2)
+    assert dev.read_bytes() == applied  # the patch is exactly what the real run writes
+
+
+def test_json_output_reports_refusals_and_errors_as_documents(flow: Flow) -> None:
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
+    refused = flow("promote", "web", "--to", "qa", "-o", "json")  # unit-tests not recorded
+    assert refused.returncode == 1
+    document = json.loads(refused.stdout)
+    check_output(document, "PromotionResult")
+    assert document["ready"] is False and document["moves"][0]["status"] == "pending"
+    pipeline = flow.work / "environments" / "pipeline.yaml"
+    pipeline.write_text(
+        pipeline.read_text().replace(
+            "  perf:\n    from: dev\n", "  perf:\n    from: dev\n    promotion: pull-request\n"
+        )
+    )
+    commit_all(flow.work, "perf takes pull requests")
+    git(flow.work, "push", "--quiet")
+    pull = flow("promote", "web", "--to", "perf", "-o", "json")
+    assert pull.returncode == 1
+    document = json.loads(pull.stdout)
+    check_output(document, "PromotionResult")
+    assert "takes changes through pull requests" in document["refusals"][0]["reason"]
+    for args, code in (
+        (("promote", "web", "--to", "nowhere", "-o", "json"), 2),
+        (("record", "nowhere", "web", "--check", "x=passed", "-o", "json"), 2),
+        (("promote", "web", "--to", "qa", "-o", "json"), 2),
+    ):
+        env = {"PROMOTER_NOW": MONDAY} if args[-3:] == ("qa", "-o", "json") else {}
+        failed = flow(*args, env=env)
+        assert failed.returncode == code, failed.stdout + failed.stderr
+        error = json.loads(failed.stdout)
+        check_output(error, "Error")
+        assert error["exitCode"] == code and error["message"]
+        assert failed.stderr.startswith("error: ")
+
+
+def test_recording_a_check_no_gate_asks_for_warns_and_a_typo_is_refused(flow: Flow) -> None:
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
+    before = flow.state()
+    typo = flow("record", "dev", "web", "--check", "unit-test=passed")
+    assert typo.returncode == 1
+    assert "did you mean 'unit-tests' (asked for by qa)?" in typo.stderr
+    swapped = flow("record", "dev", "web", "--check", "unti-tests=passed")
+    assert swapped.returncode == 1 and "did you mean 'unit-tests'" in swapped.stderr
+    assert flow.state() == before
+    other = flow.ok("record", "dev", "web", "--check", "smoke=passed")
+    assert other.stderr.startswith("warning: no gate asks for a check 'smoke' from dev")
+    assert "ask for: unit-tests" in other.stderr
+    quiet = flow.ok("record", "dev", "web", "--check", "unit-tests=passed")
+    assert quiet.stderr == ""
+
+
+def test_digests_as_skopeo_prints_them_and_unique_prefixes(flow: Flow) -> None:
+    image = "registry.example.com/shop/web"
+    flow.ok("publish", "web", "--to", "dev", "--digest", f"{image}@{WEB1}")
+    assert f"    image: {image}\n    digest: {WEB1}\n" in flow.text("dev")
+    other = flow(
+        "publish", "web", "--to", "dev", "--digest", f"registry.example.com/shop/api@{WEB2}"
+    )
+    assert (
+        other.returncode == 2
+        and "but web is built as registry.example.com/shop/web" in other.stderr
+    )
+    prefix = flow("publish", "web", "--to", "dev", "--digest", "b2b2b2b2b2b2")
+    assert prefix.returncode == 2  # a new build is named in full
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB2)
+    # a prefix of 12+ hex digits names one digest the environment ran
+    flow.ok("record", "dev", "web", "--check", "unit-tests=passed", "--digest", "a1a1a1a1a1a1")
+    assert f"Promoter-Digest: {WEB1}" in git(flow.work, "log", "-1", "--format=%B")
+    flow.ok("record", "dev", "web", "--check", "unit-tests=passed", "--digest", f"{image}@{WEB1}")
+    dry = flow.ok("rollback", "web", "--env", "dev", "--to", "sha256:a1a1a1a1a1a1a1", "--dry-run")
+    assert f"+    digest: {WEB1}" in dry.stdout
+    unknown = flow("rollback", "web", "--env", "dev", "--to", "c3c3c3c3c3c3")
+    assert unknown.returncode == 2 and "no digest dev ran for web starts with" in unknown.stderr
+    short = flow("rollback", "web", "--env", "dev", "--to", "a1a1a1a1")
+    assert short.returncode == 2 and "at least 12 hex digits" in short.stderr
+    twin = "sha256:" + "a1" * 6 + "ee" * 26
+    flow.ok("publish", "web", "--to", "dev", "--digest", twin)
+    both = flow("rollback", "web", "--env", "dev", "--to", "a1a1a1a1a1a1")
+    assert both.returncode == 2 and "names 2 digests" in both.stderr

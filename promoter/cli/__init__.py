@@ -20,7 +20,7 @@ from promoter.cli import history as history_cmd
 from promoter.cli import promote as promote_cmd
 from promoter.cli import status as status_cmd
 from promoter.cli import validate as validate_cmd
-from promoter.cli.options import DEBUG, debug_option
+from promoter.cli.options import DEBUG, OUTPUT, debug_option
 from promoter.errors import ExitCode, PromoterError
 
 
@@ -69,6 +69,22 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _error_json(exc: PromoterError) -> str:
+    import json
+
+    document = {
+        "apiVersion": "promoter/v1",
+        "kind": "Error",
+        "exitCode": int(exc.exit_code),
+        "error": type(exc).__name__,
+        "message": exc.detail(),
+        "file": exc.file,
+        "line": exc.line,
+        "column": exc.column,
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI and exit with a documented code; the one place errors become exit codes."""
     # A command is one short process that builds many long-lived objects (files, history)
@@ -96,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     except PromoterError as exc:
         if DEBUG["on"]:
             traceback.print_exc()
+        if OUTPUT["format"] == "json":  # a bot reads stdout: tell it what went wrong there too
+            click.echo(_error_json(exc))
         click.echo(f"error: {exc.render()}", err=True)
         sys.exit(exc.exit_code)
     except Exception as exc:  # an unexpected error is a bug: say so briefly

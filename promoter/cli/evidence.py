@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from promoter.cli.options import change_options, checked_digest
 from promoter.errors import ExitCode
+
+if TYPE_CHECKING:
+    from promoter.reference import DigestRef
 
 
 def _echo(event: object, landed: object, output: str, what: str) -> None:
@@ -45,7 +49,8 @@ def _echo(event: object, landed: object, output: str, what: str) -> None:
 @click.option(
     "--digest",
     callback=checked_digest,
-    help="The digest the result is for (default: what ENV runs now).",
+    help="The digest the result is for: in full, IMAGE@sha256:…, or 12+ hex digits of one "
+    "ENV ran (default: what ENV runs now).",
 )
 @change_options
 def record(
@@ -53,7 +58,7 @@ def record(
     app: str,
     check: str,
     url: str | None,
-    digest: str | None,
+    digest: DigestRef | None,
     repo: Path | None,
     pipeline: str | None,
     push: bool,
@@ -81,7 +86,11 @@ def record(
             hint="e.g. --check unit-tests=passed",
         )
     ctx = actions.open_context(find_layout(repo, pipeline), writing=True)
-    event, landed = actions.record(ctx, env, app, name, result, url=url, digest=digest, push=push)
+    event, landed, warning = actions.record(
+        ctx, env, app, name, result, url=url, digest=digest, push=push
+    )
+    if warning:
+        click.echo(warning, err=True)
     _echo(event, landed, output, f"recorded {name}={result} for {app} in {env}")
     return ExitCode.OK
 
@@ -94,13 +103,14 @@ def record(
 @click.option(
     "--digest",
     callback=checked_digest,
-    help="The digest to approve (default: what the sources hold).",
+    help="The digest to approve: in full, IMAGE@sha256:…, or 12+ hex digits of one the "
+    "sources ran (default: what the sources hold).",
 )
 @change_options
 def approve(
     app: str,
     target: str,
-    digest: str | None,
+    digest: DigestRef | None,
     repo: Path | None,
     pipeline: str | None,
     push: bool,

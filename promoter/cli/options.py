@@ -11,17 +11,34 @@ import click
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEBUG = {"on": False}
+OUTPUT = {"format": "text"}  # the --output of the running command, for its error report
 
 
-def checked_digest(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """A ``--digest``-like option's value, refused (usage error) unless a full digest."""
+def checked_digest(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """A ``--digest``-like option's value: a full digest, ``IMAGE@sha256:…``, or a prefix
+    of at least 12 hex digits; anything else (a tag, a short digest) is a usage error."""
     del ctx
-    from promoter.reference import explain_digest
+    from promoter.reference import parse_digest_ref
 
-    problem = explain_digest(value) if value is not None else None
-    if problem:
-        raise click.BadParameter(problem, param=param)
-    return value
+    if value is None:
+        return None
+    try:
+        return parse_digest_ref(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from None
+
+
+def full_digest(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """``--digest`` of a new build: a full digest or ``IMAGE@sha256:…``, never a prefix."""
+    del ctx
+    from promoter.reference import parse_digest_ref
+
+    if value is None:
+        return None
+    try:
+        return parse_digest_ref(value, prefix_ok=False)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from None
 
 
 def _debug(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
@@ -59,13 +76,23 @@ pipeline_option = click.option(
     help="Pipeline file, relative to the repository root. Default: environments/pipeline.yaml. "
     "Environment files sit beside it.",
 )
+
+
+def _output(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    del ctx, param
+    OUTPUT["format"] = value
+    return value
+
+
 output_option = click.option(
     "--output",
     "-o",
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
-    help="text for people, json for bots (schema in schemas/).",
+    callback=_output,
+    help="text for people, json for bots (schema in schemas/); an error is a JSON document "
+    "too (schemas/error.schema.json).",
 )
 
 

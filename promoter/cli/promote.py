@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from promoter.cli.options import change_options, checked_digest
+from promoter.cli.options import change_options, checked_digest, full_digest
 from promoter.errors import ExitCode
 
 if TYPE_CHECKING:
     from promoter.promote import Request
+    from promoter.reference import DigestRef
 
 
 def _run(
@@ -30,13 +31,14 @@ def _run(
     ctx = actions.open_context(find_layout(repo, pipeline), writing=not dry_run)
     plan = actions.make_plan(ctx, request)
     if plan.mode == "pull-request" and not dry_run and plan.moves:
-        from promoter.errors import Refused
+        import dataclasses
 
-        raise Refused(
+        reason = (
             f"{request.target} takes changes through pull requests (promotion: pull-request), "
-            "which promoter opens once the forge integration lands",
-            hint="Use --dry-run to see the change; nothing was written",
+            "which promoter opens once the forge integration lands; use --dry-run to see the "
+            "change"
         )
+        plan = dataclasses.replace(plan, refusals=(*plan.refusals, ("*", reason)))
     if not dry_run and push and not plan.moves and not plan.refusals:
         # "Nothing to do" must mean the remote has it: not a commit left unpushed here
         # by a run that was stopped before its push.
@@ -130,7 +132,12 @@ def promote(
 @click.command()
 @click.argument("app")
 @click.option("--to", "target", required=True, metavar="ENV", help="The entry environment.")
-@click.option("--digest", required=True, help="The immutable digest: sha256:<64 hex>.")
+@click.option(
+    "--digest",
+    required=True,
+    callback=full_digest,
+    help="The immutable digest: sha256:<64 hex>, or IMAGE@sha256:<64 hex>.",
+)
 @click.option("--image", help="Image repository (default: the one the app already uses).")
 @click.option("--version", "version", help="Version label, e.g. 1.4.3.")
 @click.option("--source-repo", help="Repository the artifact was built from.")
@@ -140,7 +147,7 @@ def promote(
 def publish(
     app: str,
     target: str,
-    digest: str,
+    digest: DigestRef,
     image: str | None,
     version: str | None,
     source_repo: str | None,
@@ -165,23 +172,33 @@ def publish(
     from promoter.errors import UsageError
     from promoter.model import Artifact
     from promoter.promote import Request
-    from promoter.reference import explain_digest, explain_image, explain_name
+    from promoter.reference import explain_image, explain_name
 
-    problem = (
-        explain_digest(digest)
-        or (explain_image(image) if image else None)
-        or explain_name(app, "app name")
-    )
+    problem = (explain_image(image) if image else None) or explain_name(app, "app name")
     if problem:
         raise UsageError(problem)
-    if image is None:
-        image = _current_image(repo, pipeline, target, app)
-    artifact = Artifact(app, image, digest, version, source_repo, source_revision)
+    if image is not None and digest.image is not None and digest.image != image:
+        raise UsageError(f"--digest names image {digest.image}, but --image is {image}")
+    current = (
+        _current_image(repo, pipeline, target, app, required=digest.image is None)
+        if image is None or digest.image is not None
+        else None
+    )
+    if digest.image is not None and current is not None and digest.image != current:
+        raise UsageError(
+            f"--digest names image {digest.image}, but {app} is built as {current}",
+            hint="Publish the digest of the app's own image",
+        )
+    image = image or digest.image or current
+    assert image is not None and digest.digest is not None
+    artifact = Artifact(app, image, digest.digest, version, source_repo, source_revision)
     request = Request("publish", target, (app,), artifact=artifact)
     return _run(request, repo, pipeline, dry_run=dry_run, push=push, output=output)
 
 
-def _current_image(repo: Path | None, pipeline: str | None, target: str, app: str) -> str:
+def _current_image(
+    repo: Path | None, pipeline: str | None, target: str, app: str, *, required: bool
+) -> str | None:
     from promoter.errors import UsageError
     from promoter.layout import find_layout
     from promoter.validate import load_snapshot
@@ -190,6 +207,8 @@ def _current_image(repo: Path | None, pipeline: str | None, target: str, app: st
     for state in snapshot.states.values():
         if app in state.artifacts:
             return state.artifacts[app].image
+    if not required:
+        return None
     raise UsageError(
         f"{app} is new: name its image with --image",
         hint=f"e.g. --image registry.example.com/team/{app}",
@@ -204,14 +223,15 @@ def _current_image(repo: Path | None, pipeline: str | None, target: str, app: st
     "to_digest",
     metavar="DIGEST",
     callback=checked_digest,
-    help="The digest to return to, in full (default: the one before the current one).",
+    help="The digest to return to: in full, or at least 12 hex digits of one the "
+    "environment ran (default: the one before the current one).",
 )
 @click.option("--dry-run", is_flag=True, help="Print the plan and the exact diff.")
 @change_options
 def rollback(
     app: str,
     target: str,
-    to_digest: str | None,
+    to_digest: DigestRef | None,
     dry_run: bool,
     repo: Path | None,
     pipeline: str | None,
@@ -228,8 +248,22 @@ def rollback(
     Examples:
       promoter rollback web --env prod
       promoter rollback web --env prod --to sha256:0f9e… --dry-run
+      promoter rollback web --env prod --to 0f9e8d7c6b5a   # a unique prefix it ran
     """
+    from promoter.errors import UsageError
     from promoter.promote import Request
 
-    request = Request("rollback", target, (app,), to_digest=to_digest)
+    wanted = None
+    if to_digest is not None:
+        from promoter import actions
+        from promoter.layout import find_layout
+        from promoter.validate import load_snapshot
+
+        layout = find_layout(repo, pipeline)
+        ctx = actions.open_context(layout, writing=False)
+        known = load_snapshot(layout, only=()).pipeline.environments
+        if target not in known:
+            raise UsageError(f"unknown environment {target!r} (known: {', '.join(known)})")
+        wanted = actions.resolve_digest(ctx, to_digest, [target], app, None)
+    request = Request("rollback", target, (app,), to_digest=wanted)
     return _run(request, repo, pipeline, dry_run=dry_run, push=push, output=output)

@@ -143,7 +143,7 @@ class FileModel:
         assert self.data is not None
         touched = {path[1] for path, _ in values if len(path) > 2 and path[0] == "artifacts"}
         artifacts = self.artifacts
-        before = {app: copy.deepcopy(artifacts.get(str(app))) for app in touched}
+        before = {app: _clone(artifacts.get(str(app))) for app in touched}
         config = other = False
         for path, value in values:
             target: Any = self.data
@@ -155,7 +155,7 @@ class FileModel:
             config = config or path[0] == "config"
             other = other or path[0] not in ("config", "artifacts")
         changed = {
-            str(app): (before[app], copy.deepcopy(artifacts.get(str(app))))
+            str(app): (before[app], _clone(artifacts.get(str(app))))
             for app in touched
             if before[app] != artifacts.get(str(app))
         }
@@ -201,6 +201,22 @@ def _compare(
     if after is None and why is None:
         why = "the file was deleted"
     return FileChange(path, copy.deepcopy(changed), config, other, why)
+
+
+def _clone(artifact: Any) -> Any:
+    """A copy of an artifact as read from a file (mappings of scalars, two levels deep
+    when valid; anything deeper is copied whole)."""
+    if not isinstance(artifact, dict):
+        return copy.deepcopy(artifact)
+    out: dict[str, Any] = {}
+    for key, value in artifact.items():
+        if isinstance(value, dict) and all(not isinstance(v, dict | list) for v in value.values()):
+            out[key] = dict(value)
+        elif isinstance(value, dict | list):
+            out[key] = copy.deepcopy(value)
+        else:
+            out[key] = value
+    return out
 
 
 def _artifacts(data: dict[str, Any] | None) -> dict[str, Artifact]:

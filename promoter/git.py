@@ -482,9 +482,19 @@ class Git:
             args.extend(f"--grep={text}" for text in fixed)
         return {sha for sha in "".join(self.stream(*args)).split("\0") if sha}
 
+    def first_parents_since(self, rev: str, since: dt.datetime) -> set[str]:
+        """The commits on ``rev``'s first-parent line dated after ``since``: a walk that
+        stops at ``since`` (commit dates that run backwards may end it early)."""
+        out = self.run("rev-list", "--first-parent", f"--since={int(since.timestamp())}", rev)
+        return set(out.split())
+
     def landing(self, sha: str, rev: str = "HEAD") -> dt.datetime | None:
-        """When ``sha`` reached ``rev``'s first-parent line: the committer date of the
-        oldest commit on that line that contains it (the merge that brought it)."""
+        """When ``sha`` reached ``rev``'s first-parent line, if it came through a merge:
+        the committer date of the oldest commit on that line that contains it. None when
+        ``sha`` is on that line itself (it reached the branch with its own date)."""
+        head = self.run("rev-parse", rev).strip()
+        if head == sha:
+            return None
         out = self.run("log", "--ancestry-path", "-z", "--format=%H%x00%P%x00%cI", f"{sha}..{rev}")
         fields = out.split("\0")
         found = {
@@ -492,12 +502,12 @@ class Git:
             for i in range(0, len(fields) - 2, 3)
         }
         # descendants of sha: follow first parents from rev while they stay among them
-        current = self.run("rev-parse", rev).strip()
-        landed: str | None = None
+        current, landed, parents = head, None, [head]
         while current in found:
-            landed = found[current][1]
-            parents = found[current][0]
+            parents, landed = found[current]
             current = parents[0] if parents else ""
+        if current == sha:
+            return None  # the line runs through sha itself
         return dt.datetime.fromisoformat(landed.strip()) if landed else None
 
     def log_patches(

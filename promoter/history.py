@@ -76,8 +76,18 @@ def read_history(
     if head is None:
         return History([], {})  # a new repository: no history yet
     with paused_gc():
-        events, chain = _read_with_chain(git, head, mentioning)
+        events = records.parse_all(git.log(head, fixed=mentioning))
+    moves = [e for e in events if e.kind in _ARRIVALS and e.when is not None]
+    if not moves:
+        return History(events, {})
+    # Which of them lie on the branch's first-parent line: a walk back to the oldest
+    # (a day's margin for clocks); the others came through a merge, dated by it.
+    oldest = min(e.when for e in moves if e.when is not None) - dt.timedelta(days=1)
+    chain = git.first_parents_since(head, oldest)
     return History(events, _landings(git, head, events, chain))
+
+
+_ARRIVALS = ("publish", "promote", "rollback", "adopt")
 
 
 def _read_with_chain(
@@ -112,7 +122,7 @@ def _landings(
     """When each move off the first-parent line reached the branch: its merge's date."""
     landed: dict[str, dt.datetime] = {}
     for event in events:
-        if event.sha not in chain and event.kind in ("publish", "promote", "rollback", "adopt"):
+        if event.sha not in chain and event.kind in _ARRIVALS:
             when = git.landing(event.sha, head)
             if when is not None:
                 landed[event.sha] = when

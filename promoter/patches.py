@@ -9,6 +9,7 @@ lines; anything else stops the read with an error rather than a guess.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -119,6 +120,18 @@ class Lines:
         self._next = None
         return line
 
+    def take_many(self, count: int) -> list[str]:
+        """The next ``count`` lines (a hunk's, by its header's count)."""
+        if count <= 0:
+            return []
+        first = [self.take()]
+        if count == 1:
+            return first
+        rest = list(itertools.islice(self._lines, count - 1))
+        if len(rest) < count - 1:
+            raise PatchError("the output ends inside a hunk")
+        return first + rest
+
 
 def read_diffs(lines: Lines, stop: str) -> list[FileDiff]:
     """Every file diff up to the next line that starts with ``stop`` (or the end)."""
@@ -184,9 +197,9 @@ def _hunk(header: str, lines: Lines) -> Hunk:
     if match is None:
         raise PatchError(f"malformed hunk header {header[:60]!r}")
     old_start, old_count, new_start, new_count = match.groups()
-    removed = [lines.take() for _ in range(1 if old_count is None else int(old_count))]
+    removed = lines.take_many(1 if old_count is None else int(old_count))
     old_newline = _newline_marker(lines)
-    added = [lines.take() for _ in range(1 if new_count is None else int(new_count))]
+    added = lines.take_many(1 if new_count is None else int(new_count))
     new_newline = _newline_marker(lines)
     for line in removed:
         if not line.startswith("-"):

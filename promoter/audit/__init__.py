@@ -78,6 +78,7 @@ def audit(
                 signatures_of=git.signatures,
                 evidence_shas=[e.sha for e in events if e.kind in ("record", "approve")],
                 baseline=max(adopts) if adopts else None,
+                commits={commit.sha: commit for commit in commits},
             )
             walk.run(chain, arriving, patches)
     findings = _current_state(snapshot, evidence, walk)

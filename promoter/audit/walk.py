@@ -41,6 +41,7 @@ class Walk:
         signatures_of: SignaturesOf,
         evidence_shas: Sequence[str],
         baseline: int | None,
+        commits: Mapping[str, Commit],
     ) -> None:
         self.env_files = env_files  # repository path: environment name
         self.pipeline_path = pipeline_path
@@ -48,6 +49,8 @@ class Walk:
         self.signatures_of = signatures_of
         self.evidence_shas = evidence_shas  # every check record and approval
         self._verified = False
+        self.commits = commits  # every commit, by sha
+        self._final: tuple[Pipeline | None, list[str]] = (None, [])
         self.baseline = baseline  # chain index of the adopt commit, if any
         self.models = {path: FileModel(path) for path in env_files}
         self.pipeline_lines = FileModel(pipeline_path)
@@ -107,7 +110,7 @@ class Walk:
         if pipeline is None:
             return  # no readable pipeline before it: nothing declared, nothing to hold
         when = landed.committed
-        commit = _as_commit(event, landed)
+        commit = self.commits[event.sha]._replace(committed=when)
         env = pipeline.environments.get(event.environment)
         if env is None:
             self.findings.append(
@@ -148,7 +151,7 @@ class Walk:
         if signed:
             self._signatures()
         sources = env.sources if event.kind == "promote" else (env.name,)
-        terminals = [n for n in pipeline.environments if not pipeline.successors(n)]
+        terminals = self._terminals(pipeline)
         for change in event.changes:
             digest, app = change.digest, change.app
             if event.kind == "promote":
@@ -215,6 +218,13 @@ class Walk:
                         app=app,
                         gate=result.gate,
                     )
+
+    def _terminals(self, pipeline: Pipeline) -> list[str]:
+        """The final environments (nothing promotes from them), once per pipeline."""
+        if self._final[0] is not pipeline:
+            final = [n for n in pipeline.environments if not pipeline.successors(n)]
+            self._final = (pipeline, final)
+        return self._final[1]
 
     def _signatures(self) -> None:
         """git's verdict on the signature of every check result and approval in history,
@@ -463,26 +473,6 @@ class Walk:
 def _digest(artifact: Artifact | None) -> str | None:
     found = artifact.get("digest") if artifact else None
     return found if isinstance(found, str) else None
-
-
-def _as_commit(event: Event, landed: Commit) -> Commit:
-    """The commit of ``event`` for a finding: itself, dated by when it reached the branch."""
-    name, _, rest = event.author.partition(" <")
-    return Commit(
-        event.sha,
-        name,
-        rest.rstrip(">"),
-        landed.authored,
-        landed.committed,
-        _subject(event),
-        {},
-    )
-
-
-def _subject(event: Event) -> str:
-    from promoter.records import message
-
-    return message(event).partition("\n")[0]
 
 
 def timeline(commits: Sequence[Commit], head: str) -> tuple[list[Commit], dict[str, int]]:

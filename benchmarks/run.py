@@ -66,6 +66,12 @@ LOG_FORMAT = (
     "\x1f".join(["%H", "%an", "%ae", "%aI", "%cI", "%s", "%(trailers:only,unfold)"]) + "\x1e"
 )
 LOG_GREP = "^Promoter-Kind: "
+# Runs a command and exits 0 when it exits 0 or 1 (findings): for `promoter audit`.
+EXIT_1_IS_OK = (
+    "import subprocess, sys\n"
+    "code = subprocess.run(sys.argv[1:]).returncode\n"
+    "sys.exit(0 if code in (0, 1) else code)\n"
+)
 # A release train by hand: copy every app's block from the source file into the target
 # file (above `config:`, which promotions never copy), then commit and push.
 COPY_BLOCKS = """\
@@ -706,6 +712,33 @@ def history_rows(
             log,
             1.0,
             inclusive=True,
+        ),
+    ]
+    # `audit` re-reads every commit and every version of the environment files. The
+    # synthetic history's evidence is unsigned and its prod is protected, so audit finds
+    # ungated prod promotions and exits 1: the wrapper takes exit 1 as a finished run.
+    audit_argv = [sys.executable, "-c", EXIT_1_IS_OK, *argv, "audit", "--repo", str(repo)]
+    git_env = isolated(base_env, LC_ALL="C", LANG="C")
+    rows += [
+        Row(
+            f"`audit` {size}, every promotion and its gates judged again",
+            Command("promoter", audit_argv, env, check=expect_text("problems")),
+            Command(
+                "git log -p of environments/",
+                [git, "log", "-p", "HEAD", "--", "environments"],
+                git_env,
+                cwd=repo,
+            ),
+            None,
+            ratio=3.0,
+            inclusive=True,
+        ),
+        Row(
+            f"`audit` {size}, against a `git log` that reads no file contents",
+            Command("promoter", audit_argv, env, check=expect_text("problems")),
+            Command("git log", [git, "log", "HEAD"], git_env, cwd=repo),
+            None,
+            show_ratio=True,
         ),
     ]
     reference = Command(

@@ -448,14 +448,9 @@ class Git:
         ``grep`` keeps messages matching an extended regex; ``fixed`` keeps messages that
         contain any of these strings. Either way git filters, in C, before Python parses.
         """
-        args = ["log", "-z", f"--format={_LOG_FORMAT}", rev]
+        args = ["log", "-z", f"--format={_LOG_FORMAT}", rev, *_filters(grep, fixed)]
         if topo:
             args.append("--topo-order")
-        if grep:
-            args.extend(["--extended-regexp", f"--grep={grep}"])
-        if fixed:
-            args.append("--fixed-strings")
-            args.extend(f"--grep={text}" for text in fixed)
         if max_count is not None:
             args.append(f"--max-count={max_count}")
         if paths:
@@ -472,14 +467,9 @@ class Git:
     ) -> set[str]:
         """The shas of the commits :meth:`log` would list with the same filters; with
         ``first_parent``, only those on ``rev``'s first-parent line."""
-        args = ["log", "-z", "--format=%H", rev]
+        args = ["log", "-z", "--format=%H", rev, *_filters(grep, fixed)]
         if first_parent:
             args.append("--first-parent")
-        if grep:
-            args.extend(["--extended-regexp", f"--grep={grep}"])
-        if fixed:
-            args.append("--fixed-strings")
-            args.extend(f"--grep={text}" for text in fixed)
         return {sha for sha in "".join(self.stream(*args)).split("\0") if sha}
 
     def first_parents_since(self, rev: str, since: dt.datetime) -> set[str]:
@@ -605,6 +595,15 @@ class Git:
         except GitCommandError as exc:
             return False, _stderr(exc) or "no valid signature"
         return status == 0, " ".join(f"{out} {err}".split())
+
+
+def _filters(grep: str | None, fixed: Sequence[str]) -> list[str]:
+    """git log's message filters: an extended regex, or any of some fixed strings."""
+    if grep:
+        return ["--extended-regexp", f"--grep={grep}"]
+    if fixed:
+        return ["--fixed-strings", *(f"--grep={text}" for text in fixed)]
+    return []
 
 
 def _drain(fd: int, sink: Callable[[bytes], object], grow: bool = False) -> None:

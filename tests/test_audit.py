@@ -248,25 +248,7 @@ def test_a_forged_promotion_that_skipped_approvals_is_ungated(flow: Flow) -> Non
 
 
 def test_a_forged_promotion_that_skipped_soak_is_ungated(flow: Flow) -> None:
-    flow.ok(
-        "publish",
-        "web",
-        "--to",
-        "dev",
-        "--digest",
-        WEB1,
-        "--image",
-        "registry.example.com/shop/web",
-        "--version",
-        "1.0.0",
-        at=MONDAY,
-    )
-    flow.ok("record", "dev", "web", "--check", "unit-tests=passed", at=MONDAY)
-    flow.ok("promote", "web", "--to", "qa", at=MONDAY)
-    flow.ok("promote", "web", "--to", "perf", at=MONDAY)
-    flow.ok("record", "qa", "web", "--check", "uat=passed", at=MONDAY)
-    flow.ok("record", "perf", "web", "--check", "uat=passed", at=MONDAY)
-    flow.ok("promote", "web", "--to", "staging")  # now: prod's 24h of soak start now
+    to_staging(flow, staging_now=True)  # prod's 24h of soak start now
     flow.ok("record", "staging", "web", "--check", "regression=passed")
     flow.ok("approve", "web", "--to", "prod", actor=ALICE)
     assert ungated(flow, forge_promotion_to_prod(flow)) == {"soak"}

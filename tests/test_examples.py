@@ -36,8 +36,8 @@ def examples(document: Path) -> list[str]:
     found = []
     for block in re.findall(r"```(?:sh|console)\n(.*?)```", document.read_text(), flags=re.S):
         text = re.sub(r"\\\n\s*", " ", block)
-        for line in text.splitlines():
-            line = line.strip().removeprefix("$ ")
+        for raw in text.splitlines():
+            line = raw.strip().removeprefix("$ ")
             if not line.startswith(("promoter ", "PROMOTER_")) or "promoter " not in line:
                 continue
             command = re.split(r"\s(?:\||\|\||&&|2?>\S*)(?:\s|$)", line)[0]

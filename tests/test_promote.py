@@ -131,8 +131,11 @@ def at_hour(hour: int, day: int = 23) -> str:
     return f"2026-11-{day:02d}T{hour:02d}:00:00+00:00"
 
 
-def to_staging(flow: Flow, digest: str = WEB1, at: str = MONDAY) -> None:
-    """Publish web and carry it to staging with every gate met (staging soaks 1h)."""
+def to_staging(
+    flow: Flow, digest: str = WEB1, at: str = MONDAY, *, staging_now: bool = False
+) -> None:
+    """Publish web and carry it to staging with every gate met (staging soaks 1h); the
+    last step an hour after ``at``, or now with ``staging_now``."""
     flow.ok(
         "publish",
         "web",
@@ -151,7 +154,7 @@ def to_staging(flow: Flow, digest: str = WEB1, at: str = MONDAY) -> None:
     flow.ok("promote", "web", "--to", "perf", at=at)
     flow.ok("record", "qa", "web", "--check", "uat=passed", at=at)
     flow.ok("record", "perf", "web", "--check", "uat=passed", at=at)
-    later = at.replace("T10:", "T11:")
+    later = None if staging_now else at.replace("T10:", "T11:")
     flow.ok("promote", "web", "--to", "staging", at=later)
 
 

@@ -124,7 +124,7 @@ def approve(
     \b
     Examples:
       promoter approve web --to prod
-      PROMOTER_ACTOR="Bob <bob@example.com>" promoter approve web --to prod --no-push
+      promoter approve web --to prod --digest 7343de1add71   # a digest its sources ran
     """
     from promoter import actions
     from promoter.layout import find_layout

@@ -12,11 +12,10 @@ import functools
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promoter import clock, records, yamlio
 from promoter.actor import Actor, current_actor
-from promoter.audit import AuditFinding, audit
 from promoter.errors import GitError, Refused, UsageError
 from promoter.evidence import Evidence, build_evidence
 from promoter.filehistory import entered
@@ -26,13 +25,16 @@ from promoter.history import read_events, read_history, select
 from promoter.land import Commitable, Landed, land, preflight
 from promoter.layout import Layout
 from promoter.model import Artifact, Person, Pipeline, Snapshot
-from promoter.policy import PolicyEvent
 from promoter.promote import Plan, Request, plan
 from promoter.records import Event, short
 from promoter.reference import DigestRef
 from promoter.status import RolledBack, StatusReport
 from promoter.trust import Directory, binding
 from promoter.validate import load_checked, load_snapshot
+
+if TYPE_CHECKING:  # imported where used: they are not needed by every command
+    from promoter.audit import AuditFinding
+    from promoter.policy import PolicyEvent
 
 
 @dataclass(frozen=True)
@@ -244,14 +246,14 @@ def history(
 ) -> tuple[list[Event], list[PolicyEvent]]:
     """Events (filtered, newest first, at most ``limit``) and the policy changes among
     them, read side by side: the events' log and the pipeline file's."""
-    from promoter.policy import policy_events
+    from promoter.policy import policy_history
 
     box: dict[str, list[PolicyEvent] | BaseException] = {}
     pipeline_path = ctx.git_path(ctx.layout.display(ctx.layout.pipeline_file))
 
     def policies() -> None:
         try:
-            box["found"] = [] if app else policy_events(ctx.git, pipeline_path)
+            box["found"] = [] if app else policy_history(ctx.git, pipeline_path)
         except BaseException as exc:  # handed over to the caller's thread
             box["found"] = exc
 
@@ -627,6 +629,8 @@ def acknowledge(
 def run_audit(ctx: Context, *, require_signed: bool = False) -> list[AuditFinding]:
     """Every problem of the repository, from git alone: the verifier does not trust the
     local event cache, which anyone who can write to ``.git`` could edit."""
+    from promoter.audit import audit
+
     snapshot = load_snapshot(ctx.layout)
     env_dir = ctx.git_path(ctx.layout.display(ctx.layout.env_dir))
     pipeline_path = ctx.git_path(ctx.layout.display(ctx.layout.pipeline_file))

@@ -146,21 +146,54 @@ def store(git_dir: Path, entry: Entry) -> None:
         "tip": entry.tip,
         "landed": {sha: when.isoformat() for sha, when in entry.landed.items()},
     }
+    # Events are tuples of tuples: JSON arrays as they are, in one C call (json.dump
+    # would write in small chunks); only their times need converting.
+    body = json.dumps(
+        entry.events, separators=(",", ":"), default=dt.datetime.isoformat, check_circular=False
+    )
+    _write(target, json.dumps(header) + "\n" + body)
+
+
+def load_document(git_dir: Path, name: str, source: Path) -> dict[str, Any] | None:
+    """A side document of the cache (``name``), written by the code in ``source``; None
+    when it is missing, foreign, or was written for another history shape or code."""
+    try:
+        shape, key = _shape(git_dir), _key()
+        data = json.loads((git_dir / "promoter" / name).read_bytes())
+        stamp = hashlib.sha256(source.read_bytes()).hexdigest()
+        if shape is None or key is None or not isinstance(data, dict):
+            return None
+        if (data.get("key"), data.get("shape"), data.get("source")) != (key, shape, stamp):
+            return None
+        return data
+    except (OSError, ValueError):
+        return None
+
+
+def store_document(git_dir: Path, name: str, source: Path, document: dict[str, Any]) -> None:
+    """Write a side document of the cache atomically (see :func:`load_document`)."""
+    shape, key = _shape(git_dir), _key()
+    if shape is None or key is None:
+        return
+    try:
+        stamp = hashlib.sha256(source.read_bytes()).hexdigest()
+    except OSError:
+        return
+    stamped = {**document, "key": key, "shape": shape, "source": stamp}
+    _write(git_dir / "promoter" / name, json.dumps(stamped, default=dt.datetime.isoformat))
+
+
+def _write(target: Path, text: str) -> None:
+    """Write ``text`` to ``target`` through a temporary file and a rename."""
     with contextlib.suppress(OSError):
         target.parent.mkdir(exist_ok=True)
         _remove_stale_temporaries(target)
-        # Events are tuples of tuples: JSON arrays as they are, in one C call (json.dump
-        # would write in small chunks); only their times need converting.
-        body = json.dumps(
-            entry.events, separators=(",", ":"), default=dt.datetime.isoformat, check_circular=False
-        )
-        handle, temp = tempfile.mkstemp(prefix=f".{FILE}.", dir=target.parent)
+        handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
         try:
             if hasattr(os, "fchmod"):  # POSIX (and Windows from Python 3.13)
                 os.fchmod(handle, 0o644)  # like git's own files: readable by others
             with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(json.dumps(header) + "\n")
-                out.write(body)
+                out.write(text)
             Path(temp).replace(target)
         except BaseException:
             Path(temp).unlink(missing_ok=True)

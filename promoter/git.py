@@ -260,6 +260,14 @@ class Git:
                 "GIT_DEPTH: 0)",
             )
 
+    def changed(self, old: str, new: str, path: str) -> bool:
+        """Whether ``path`` differs between commits ``old`` and ``new`` (trees compared,
+        no history walked)."""
+        status, _, err = self._call(["diff", "--quiet", old, new, "--", path])
+        if status > 1:
+            raise GitError(f"git diff failed: {' '.join(err.split())}")
+        return status == 1
+
     def extends_linearly(self, ancestor: str, head: str) -> bool:
         """Whether ``head`` is ``ancestor`` plus a straight line of single-parent commits."""
         try:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import NamedTuple
+from pathlib import Path
+from typing import Any, NamedTuple
 
 from promoter import schemas
 from promoter.filehistory import FileModel, document_of
@@ -45,14 +46,70 @@ def pipeline_of(model: FileModel) -> Pipeline | None:
     return pipeline_from_data(doc.data)
 
 
-def policy_events(git: Git, pipeline_path: str, rev: str = "HEAD") -> list[PolicyEvent]:
+_CACHE = "policy.json"
+
+
+def policy_history(git: Git, pipeline_path: str) -> list[PolicyEvent]:
+    """:func:`policy_events` of HEAD, kept beside the event cache (``.git/promoter/``): a
+    later run reads only what changed the pipeline file since, when HEAD continues the
+    cached commit in a straight line, and nothing at all when the file did not change."""
+    from promoter import eventcache
+
+    head = git.head_or_none()
+    if head is None:
+        return []
+    use = eventcache.enabled()
+    cached = eventcache.load_document(git.git_dir, _CACHE, Path(__file__)) if use else None
+    events: list[PolicyEvent] | None = None
+    if cached is not None and cached.get("path") == pipeline_path:
+        tip, known = str(cached.get("tip")), _read(cached.get("events"))
+        if known is not None and (tip == head or git.extends_linearly(tip, head)):
+            events = known
+            if tip != head and git.changed(tip, head, pipeline_path):
+                events = policy_events(git, pipeline_path, f"{tip}..{head}", base=tip) + known
+    if events is None:
+        events = policy_events(git, pipeline_path)
+    if use:
+        document = {"path": pipeline_path, "tip": head, "events": [_row(e) for e in events]}
+        eventcache.store_document(git.git_dir, _CACHE, Path(__file__), document)
+    return events
+
+
+def _row(event: PolicyEvent) -> list[Any]:
+    return [event.sha, event.when.isoformat(), event.author, [list(c) for c in event.changes]]
+
+
+def _read(rows: Any) -> list[PolicyEvent] | None:
+    try:
+        return [
+            PolicyEvent(
+                str(sha),
+                dt.datetime.fromisoformat(when),
+                str(author),
+                tuple(PolicyChange(str(e), str(t), bool(w)) for e, t, w in changes),
+            )
+            for sha, when, author, changes in rows
+        ]
+    except (TypeError, ValueError):
+        return None
+
+
+def policy_events(
+    git: Git, pipeline_path: str, rev: str = "HEAD", *, base: str | None = None
+) -> list[PolicyEvent]:
     """Every commit of the branch's first-parent line that changed a policy, newest first:
-    one ``git log -p`` of the pipeline file."""
+    one ``git log -p`` of the pipeline file. With ``base`` (``rev`` being ``base..HEAD``),
+    the file as it stood at ``base`` is where the comparison starts."""
     model = FileModel(pipeline_path)
     previous: Pipeline | None = None
     found: list[PolicyEvent] = []
     if not git.has_commits():
         return found
+    if base is not None:
+        text = git.show(base, pipeline_path)
+        if text is not None:
+            model.lines = text.removesuffix("\n").split("\n")
+            previous = pipeline_of(model)
     for commit, diffs in git.log_patches(rev, [pipeline_path], first_parent=True, reverse=True):
         for diff in diffs:
             if diff.path == pipeline_path:

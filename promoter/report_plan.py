@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from promoter.gates import GateResult
 from promoter.land import Landed
 from promoter.model import Artifact
-from promoter.policy import PolicyEvent
 from promoter.promote import Plan
 from promoter.records import Event, short
 from promoter.report import artifact_json
+
+if TYPE_CHECKING:
+    from promoter.policy import PolicyEvent
 
 MARK = {"pass": "ok ", "pending": "...", "fail": "XX "}
 

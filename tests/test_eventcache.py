@@ -331,3 +331,25 @@ def test_audit_reads_git_not_the_cache(flow: Flow) -> None:
     assert flow.ok("history").stdout.strip() == "no promoter events in this history"
     result = flow.ok("audit")  # the verifier is not fooled by what .git/promoter says
     assert result.stdout.strip() == "ok: every promotion and its gates proven from git"
+
+
+def test_policy_changes_are_cached_and_extended(flow: Flow) -> None:
+    pipeline = flow.work / "environments" / "pipeline.yaml"
+    cache = flow.work / ".git" / "promoter" / "policy.json"
+    flow.ok("history")
+    assert json.loads(cache.read_text())["events"] == []  # the pipeline never changed
+    pipeline.write_text(pipeline.read_text().replace("      soak: 24h\n", "      soak: 48h\n"))
+    first = commit_all(flow.work, "prod soaks two days")
+    assert "prod soak 1d → 2d" in flow.ok("history").stdout  # read from first..HEAD only
+    assert json.loads(cache.read_text())["tip"] == first
+    (flow.work / "notes.txt").write_text("not the pipeline\n")
+    commit_all(flow.work, "notes")
+    assert "prod soak 1d → 2d" in flow.ok("history").stdout  # kept: the file did not change
+    pipeline.write_text(pipeline.read_text().replace("      soak: 48h\n", "      soak: 12h\n"))
+    commit_all(flow.work, "prod soaks half a day")
+    text = flow.ok("history", "--env", "prod").stdout
+    assert "prod soak 2d → 12h (weaker)" in text and "prod soak 1d → 2d" in text
+    cache.write_text("{not json")
+    assert "prod soak 2d → 12h (weaker)" in flow.ok("history").stdout  # read afresh
+    fresh = json.loads(cache.read_text())
+    assert [e[0] for e in fresh["events"]][1] == first

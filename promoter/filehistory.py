@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 from promoter.errors import PromoterError
 from promoter.git import Git
 from promoter.patches import FileDiff, Hunk
-from promoter.yamlio import Document, KeyPath, Scalar, loads, resolve_plain
+from promoter.yamlio import Document, KeyPath, NumberTooLong, Scalar, loads, resolve_plain
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
@@ -278,7 +278,10 @@ def read_scalar(text: str) -> tuple[bool, Scalar]:
     plain = (text[: min(cuts)] if cuts else text).rstrip(" \t")
     if not plain or ": " in plain or plain.endswith(":") or "\t" in plain:
         return False, None
-    return True, resolve_plain(plain)
+    try:
+        return True, resolve_plain(plain)
+    except NumberTooLong:  # the file no longer loads: the whole-file reading says why
+        return False, None
 
 
 def _comment_only(rest: str) -> bool:

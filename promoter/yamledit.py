@@ -23,7 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from promoter.errors import ConfigError
-from promoter.yamlio import Document, KeyPath, Scalar, Span, load, loads, resolve_plain
+from promoter.yamlio import (
+    Document,
+    KeyPath,
+    NumberTooLong,
+    Scalar,
+    Span,
+    load,
+    loads,
+    resolve_plain,
+)
 
 # A value to insert: a scalar, or a mapping of them (an artifact with its source block).
 Value = Scalar | Mapping[str, Any]
@@ -54,7 +63,11 @@ def _plain_ok(value: str, flow: bool = False) -> bool:
         return False
     if any(ch in value for ch in ",[]{}"):  # unsafe inside flow collections
         return False
-    return resolve_plain(value) == value and isinstance(resolve_plain(value), str)
+    try:
+        resolved = resolve_plain(value)
+    except NumberTooLong:  # a plain number too long to read: quoted, it is text
+        return False
+    return resolved == value and isinstance(resolved, str)
 
 
 def render_scalar(value: Scalar, style: str, flow: bool = False) -> str:

@@ -3,8 +3,8 @@
 Loading walks ruamel.yaml's event stream (its C parser when available) and builds plain
 JSON-like data together with the exact location of every key and value. Walking events
 instead of composing nodes keeps memory and time bounded: depth, the expanded node count
-(which defeats alias bombs) and file size are all capped before anything is built, and
-no recursion happens on hostile nesting.
+(which defeats alias bombs), the length of integers and file size are all capped before
+anything is built, and no recursion happens on hostile nesting.
 
 Editing never regenerates a document. ruamel.yaml's parser tells us exactly which
 characters hold the scalar to change; only those characters are replaced, in the same
@@ -28,6 +28,9 @@ from promoter.gcpause import paused_gc
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_NODES = 1_000_000  # counted with aliases expanded, so a "billion laughs" stops early
+# Far above any real number (a 64-bit integer has 20 digits), far below the length at which
+# Python refuses to convert an integer to or from text (640 digits at its strictest).
+MAX_INT_DIGITS = 100
 
 Scalar = str | int | float | bool | None
 KeyPath = tuple[str | int, ...]
@@ -41,6 +44,14 @@ _INT16 = re.compile(r"0x[0-9a-fA-F]+\Z")
 _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
 _INF = re.compile(r"[-+]?\.(?:inf|Inf|INF)\Z")
 _NAN = re.compile(r"\.(?:nan|NaN|NAN)\Z")
+
+
+class NumberTooLong(ValueError):
+    """A plain scalar reads as an integer with more than MAX_INT_DIGITS digits."""
+
+    def __init__(self, digits: int) -> None:
+        super().__init__(f"integer of {digits} digits (at most {MAX_INT_DIGITS} are read)")
+        self.digits = digits
 
 
 class Span(NamedTuple):
@@ -184,6 +195,17 @@ def loads(text: str, name: str) -> Document:
             name,
             f"invalid YAML: character U+{exc.character:04X} is not allowed in YAML",
             "Remove it, or write it escaped in a double-quoted string",
+            line,
+            column,
+            code="encoding",
+        ) from None
+    except UnicodeEncodeError as exc:  # a lone surrogate: text that never came from UTF-8
+        line = text.count("\n", 0, exc.start) + 1
+        column = exc.start - (text.rfind("\n", 0, exc.start) + 1) + 1
+        raise _error(
+            name,
+            f"invalid YAML: U+{ord(text[exc.start]):04X} is a lone surrogate, not a character",
+            "Remove it; YAML text is UTF-8",
             line,
             column,
             code="encoding",
@@ -351,12 +373,20 @@ class _Builder:
         )
         is_key = top is not None and top.key is None and isinstance(top.container, dict)
         value: Any
-        if is_key:
-            value = event.value
-        elif tag is None and not style:
-            value = resolve_plain(event.value)
-        else:
-            value = self.resolve(event)
+        try:
+            if is_key:
+                value = event.value
+            elif tag is None and not style:
+                value = resolve_plain(event.value)
+            else:
+                value = self.resolve(event)
+        except NumberTooLong as exc:
+            raise self.fail(
+                event,
+                f"a number of {exc.digits} digits is longer than any promoter reads (at most "
+                f"{MAX_INT_DIGITS} digits)",
+                "If it is text, quote it; else shorten it",
+            ) from None
         self.place(event, value, span, 1)
         if event.anchor:
             self.anchors[event.anchor] = (value, 1)
@@ -449,7 +479,10 @@ _NOT_STRING_START = frozenset("0123456789+-.~nNtTfF")
 
 
 def resolve_plain(text: str) -> Scalar:
-    """Resolve a plain scalar with the YAML 1.2 core schema."""
+    """Resolve a plain scalar with the YAML 1.2 core schema.
+
+    Raises NumberTooLong for an integer of more than MAX_INT_DIGITS digits.
+    """
     if text and text[0] not in _NOT_STRING_START:
         return text  # no null, bool, int or float starts with any other character
     if _NULL.match(text):
@@ -457,11 +490,11 @@ def resolve_plain(text: str) -> Scalar:
     if text in _BOOL:
         return _BOOL[text]
     if _INT10.match(text):
-        return int(text)
+        return _int(text, len(text) - (text[0] in "+-"), 10)
     if _INT8.match(text):
-        return int(text[2:], 8)
+        return _int(text[2:], len(text) - 2, 8)
     if _INT16.match(text):
-        return int(text[2:], 16)
+        return _int(text[2:], len(text) - 2, 16)
     if _FLOAT.match(text):
         return float(text)
     if _INF.match(text):
@@ -469,3 +502,9 @@ def resolve_plain(text: str) -> Scalar:
     if _NAN.match(text):
         return math.nan
     return text
+
+
+def _int(digits: str, count: int, base: int) -> int:
+    if count > MAX_INT_DIGITS:
+        raise NumberTooLong(count)
+    return int(digits, base)

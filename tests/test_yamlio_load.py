@@ -180,3 +180,54 @@ def test_write_atomic_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
     yamledit.write_atomic(link, "a: 2\n")
     assert link.is_symlink()
     assert target.read_text() == "a: 2\n"
+
+
+# ---------------------------------------------------------------------------------------
+# Hostile numbers: an integer too long to read is a located error, never a crash
+
+
+@pytest.mark.parametrize(
+    ("text", "digits"),
+    [
+        ("1" * 5000, 5000),
+        ("-" + "9" * 101, 101),
+        ("0" * 4301, 4301),
+        ("0x" + "f" * 5000, 5000),
+        ("0o" + "7" * 101, 101),
+    ],
+)
+def test_an_integer_too_long_to_read_is_a_located_error(text: str, digits: int) -> None:
+    with pytest.raises(ConfigError) as info:
+        loads(f"a: 1\nconfig:\n  big: {text}\n", "t.yaml")
+    error = info.value
+    assert (error.file, error.line, error.column, error.code) == ("t.yaml", 3, 8, "yaml")
+    assert f"a number of {digits} digits" in error.message
+    assert "quote it" in error.render()
+    with pytest.raises(yamlio.NumberTooLong):
+        resolve_plain(text)
+
+
+def test_integers_up_to_the_limit_are_read() -> None:
+    doc = loads(f"a: {'9' * 100}\nb: -0x{'f' * 100}\nc: '{'1' * 5000}'\n", "t.yaml")
+    assert doc.data["a"] == int("9" * 100)
+    assert doc.data["b"] == "-0x" + "f" * 100  # a sign before 0x is not a YAML 1.2 integer
+    assert doc.data["c"] == "1" * 5000  # quoted, it is text
+
+
+def test_tagged_numbers_are_held_to_the_same_limit() -> None:
+    for tag in ("!!int", "!!float"):
+        with pytest.raises(ConfigError, match="a number of 400 digits") as info:
+            loads(f"a: {tag} 1{'0' * 399}\n", "t.yaml")  # float() of it would overflow
+        assert (info.value.line, info.value.column) == (1, 4)
+    assert loads(f"a: !!float 0x{'f' * 100}\n", "t.yaml").data == {"a": float(16**100 - 1)}
+
+
+def test_a_lone_surrogate_is_an_encoding_error() -> None:
+    with pytest.raises(ConfigError, match="U\\+D800 is a lone surrogate") as info:
+        loads("a: 1\nb: x\ud800\n", "t.yaml")
+    assert (info.value.line, info.value.column, info.value.code) == (2, 5, "encoding")
+
+
+def test_a_string_of_digits_too_long_to_read_is_written_quoted() -> None:
+    doc = loads("a: x\n", "t.yaml")
+    assert yamledit.set_scalars(doc, {("a",): "1" * 5000}) == f"a: '{'1' * 5000}'\n"

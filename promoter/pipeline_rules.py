@@ -192,6 +192,11 @@ def _cycles(doc: Document, graph: Mapping[str, list[str]]) -> list[Finding]:
     return findings
 
 
+def _list(value: Any) -> list[Any]:
+    """``value`` when it is a list, else no items."""
+    return value if isinstance(value, list) else []
+
+
 def _instant(text: str) -> dt.datetime | None:
     try:
         return dt.datetime.fromisoformat(text)
@@ -239,7 +244,8 @@ def gate_semantics(doc: Document, base: KeyPath, gates: Mapping[str, Any]) -> li
                     "'UTC' or 'Europe/Berlin'",
                 )
             )
-    for index, allow in enumerate(window.get("allow") or []):
+    # A wrong type where a list belongs (allow: 5, freeze: true) is the schema's finding.
+    for index, allow in enumerate(_list(window.get("allow"))):
         if (
             isinstance(allow, dict)
             and isinstance(allow.get("start"), str)
@@ -258,7 +264,7 @@ def gate_semantics(doc: Document, base: KeyPath, gates: Mapping[str, Any]) -> li
                     "ranges",
                 )
             )
-    for index, freeze in enumerate(window.get("freeze") or []):
+    for index, freeze in enumerate(_list(window.get("freeze"))):
         if not isinstance(freeze, dict):
             continue
         for key in ("start", "end"):

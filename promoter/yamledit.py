@@ -53,7 +53,9 @@ def _plain_ok(value: str, flow: bool = False) -> bool:
     """True when ``value`` can be written as a plain scalar and read back as the same string."""
     if not value or value != value.strip() or "\n" in value or "\r" in value:
         return False
-    if _YAML11_NOT_STR.match(value) or (flow and ":" in value):  # libyaml: no ":" in flow
+    # YAML 1.2 allows "sha256:…" plain in a flow collection; libyaml-based readers (PyYAML,
+    # kubectl and Helm through go-yaml) refuse it, so a new value there is quoted.
+    if _YAML11_NOT_STR.match(value) or (flow and ":" in value):
         return False
     if value[0] in _PLAIN_FIRST_FORBIDDEN and not (
         value[0] in "-?:" and len(value) > 1 and not value[1].isspace()
@@ -177,7 +179,10 @@ def _set_splice(doc: Document, path: KeyPath, value: Scalar) -> tuple[int, int, 
     start = span.start
     if span.prefixed:
         start = _skip_properties(doc.text, start, span.end)
-    new = render_scalar(value, span.style, span.flow)
+    # A plain value that already holds a ":" in a flow collection ({digest: sha256:…}) is
+    # read by YAML 1.2 parsers only: its file gains nothing from quoting the new one.
+    flow = span.flow and not (span.style == "" and ":" in doc.text[start : span.end])
+    new = render_scalar(value, span.style, flow)
     if start == span.end and start > 0 and not doc.text[start - 1].isspace():
         new = " " + new  # no value at all: "key:", "-", "key: &anchor" or "key: !!str"
     return (start, span.end, new)

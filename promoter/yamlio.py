@@ -6,6 +6,14 @@ instead of composing nodes keeps memory and time bounded: depth, the expanded no
 (which defeats alias bombs), the length of integers and file size are all capped before
 anything is built, and no recursion happens on hostile nesting.
 
+The C parser is libyaml, which follows YAML 1.1 in two places where YAML 1.2 (the version
+promoter reads) is more liberal: a ``:`` inside a plain scalar in a flow collection
+(``{digest: sha256:…}``, ``[https://…]``) and a tab on a line that is otherwise blank or a
+comment. A file it refuses is read again the 1.2 way: tabs on such lines become spaces
+(same length, so every location stays right) unless they would fall inside a block scalar,
+and ruamel.yaml's pure-Python parser, which allows those colons, reads it. Only when every
+reading fails is the file invalid, and the error of the reading that got furthest is shown.
+
 Editing never regenerates a document. ruamel.yaml's parser tells us exactly which
 characters hold the scalar to change; only those characters are replaced, in the same
 quoting style, and the result is parsed again to prove that exactly the intended values
@@ -15,6 +23,7 @@ line endings and a missing final newline therefore survive by construction.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterator, Mapping
@@ -187,7 +196,7 @@ def loads(text: str, name: str) -> Document:
     from ruamel.yaml.reader import ReaderError
 
     try:
-        return _Builder(name, text).run()
+        return _parse(text, name)
     except ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
@@ -227,11 +236,109 @@ def loads(text: str, name: str) -> Document:
         raise _error(name, f"invalid YAML: {exc}", "Fix the syntax") from None
 
 
-def _events(text: str) -> Iterator[Any]:
+# A tab in the leading whitespace of a line that holds nothing else, or only a comment:
+# separation space in YAML 1.2, "a tab that violates indentation" to libyaml.
+_BLANK_LINE_TABS = re.compile(r"^[ \t]*\t[ \t]*(?=#|[\r\n]|\Z)", re.MULTILINE)
+
+
+def _parse(text: str, name: str) -> Document:
+    """Build ``text`` from the C parser's events; if it refuses, read it the YAML 1.2 way."""
+    from ruamel.yaml.error import MarkedYAMLError
+
+    try:
+        return _Builder(name, text).run(text, pure=False)
+    except MarkedYAMLError as exc:
+        errors = [exc]
+    tabs = [match.span() for match in _BLANK_LINE_TABS.finditer(text)]
+    untabbed = _BLANK_LINE_TABS.sub(lambda m: m.group().replace("\t", " "), text)
+    for pure in (False, True) if tabs else (True,):
+        try:
+            doc = _Builder(name, text).run(untabbed, pure=pure)
+        except MarkedYAMLError as exc:
+            errors.append(exc)
+            continue
+        if _in_block_scalar(doc, tabs):
+            break  # there a tab is content, or ends the scalar: the spaces changed the value
+        return doc
+    raise max(errors, key=_reach)
+
+
+def _reach(error: Any) -> int:
+    """How far into the text a parser got before ``error``."""
+    mark = error.problem_mark or error.context_mark
+    return mark.index if mark is not None else -1
+
+
+def _in_block_scalar(doc: Document, ranges: list[tuple[int, int]]) -> bool:
+    if not ranges:
+        return False
+    for table in (doc.values, doc.keys):
+        for span in table.values():
+            if span.style in ("|", ">") and any(
+                start < span.end and span.start < end for start, end in ranges
+            ):
+                return True
+    return False
+
+
+def _events(text: str, pure: bool) -> Iterator[Any]:
     from ruamel.yaml import YAML
 
     # typ="safe" with pure=False selects the C parser when ruamel.yaml.clib is installed.
-    return iter(YAML(typ="safe", pure=False).parse(text))
+    yaml = YAML(typ="safe", pure=pure)
+    if pure:
+        yaml.Parser = _pure_parser()
+    return iter(yaml.parse(text))
+
+
+@functools.cache
+def _pure_parser() -> type:
+    """ruamel.yaml's pure-Python parser, placing an empty value where libyaml does: so a
+    file reads with the same locations whichever parser read it."""
+    from ruamel.yaml.parser import Parser
+    from ruamel.yaml.tokens import (
+        BlockEndToken,
+        FlowEntryToken,
+        FlowMappingEndToken,
+        FlowSequenceEndToken,
+        KeyToken,
+        ValueToken,
+    )
+
+    class LocatedParser(Parser):
+        def parse_block_mapping_value(self) -> Any:
+            # The empty value of "key:" stands right after the ":" (ruamel.yaml puts it at
+            # the next key, lines further on), where an edit writes the new value.
+            scanner = self.scanner
+            self.state = self.parse_block_mapping_key
+            if not scanner.check_token(ValueToken):
+                return self.process_empty_scalar(scanner.peek_token().start_mark)
+            token = scanner.get_token()
+            if scanner.check_token(KeyToken, ValueToken, BlockEndToken):
+                return self.process_empty_scalar(token.end_mark)
+            self.states.append(self.parse_block_mapping_key)
+            return self.parse_block_node_or_indentless_sequence()
+
+        def parse_flow_mapping_value(self) -> Any:
+            # In a flow collection libyaml puts an empty value at the token after it.
+            return self._flow_value(FlowMappingEndToken, self.parse_flow_mapping_key)
+
+        def parse_flow_sequence_entry_mapping_value(self) -> Any:
+            return self._flow_value(
+                FlowSequenceEndToken, self.parse_flow_sequence_entry_mapping_end
+            )
+
+        def _flow_value(self, end: type, after: Any) -> Any:
+            scanner = self.scanner
+            if scanner.check_token(ValueToken):
+                scanner.get_token()
+                if not scanner.check_token(FlowEntryToken, end):
+                    self.states.append(after)
+                    return self.parse_flow_node()
+            self.state = after
+            return self.process_empty_scalar(scanner.peek_token().start_mark)
+
+    return LocatedParser
 
 
 class _Frame:
@@ -272,16 +379,18 @@ class _Builder:
         mark = event.start_mark
         return _error(self.name, message, hint, mark.line + 1, mark.column + 1, code)
 
-    def run(self) -> Document:
+    def run(self, source: str, pure: bool) -> Document:
+        """Build from the events of ``source``: the text itself, or the text with blank-line
+        tabs made spaces (the same length, so every location is one in the text)."""
         # Building tens of thousands of small containers triggers many useless cyclic-GC
         # passes (nothing built here is garbage yet); pause the collector while building.
         with paused_gc():
-            return self._run()
+            return self._run(source, pure)
 
-    def _run(self) -> Document:
+    def _run(self, source: str, pure: bool) -> Document:
         from ruamel.yaml import events as ev
 
-        for event in _events(self.text):
+        for event in _events(source, pure):
             kind = type(event)
             if kind is ev.ScalarEvent:
                 self.scalar(event)

@@ -204,6 +204,18 @@ CASES: list[Any] = [
         id="flow-mapping-plain-value-gains-colon",
     ),
     pytest.param(
+        f"web: {{image: r/web, digest: {A}, source: {{repo: https://x.example/web}}}}\n",
+        {("web", "digest"): B, ("web", "source", "repo"): "https://x.example/web2"},
+        f"web: {{image: r/web, digest: {B}, source: {{repo: https://x.example/web2}}}}\n",
+        id="flow-mapping-yaml-1-2-plain-colons-stay-plain",
+    ),
+    pytest.param(
+        f"web: {{image: r/web, digest: {A}}}\n\t\nold: {{tag: pending}}  # 1.2 only\n",
+        {("web", "digest"): B, ("old", "tag"): "web:v2"},
+        f"web: {{image: r/web, digest: {B}}}\n\t\nold: {{tag: 'web:v2'}}  # 1.2 only\n",
+        id="flow-mapping-yaml-1-2-new-colon-quoted-tab-line-kept",
+    ),
+    pytest.param(
         "pins: [v1, pending]\nblock: pending\n",
         {("pins", 1): "web:v2", ("block",): "web:v2"},
         "pins: [v1, 'web:v2']\nblock: web:v2\n",

@@ -54,6 +54,21 @@ CASES: list[tuple[str, str, Edits, str]] = [
         "web: {image: r/web, digest: 'x', version: '1.0'}  # flow\n",
     ),
     (
+        "promote-in-a-yaml-1-2-flow-mapping-with-plain-colons",
+        "artifacts:\n\t\n  web: {image: r/web, digest: sha256:" + "1" * 64 + ", source: "
+        "{repo: https://x.example/web, revision: abc1234}}  # web\n",
+        Edits(
+            set={
+                ("artifacts", "web", "digest"): D,
+                ("artifacts", "web", "source", "revision"): "d",
+            },
+            insert={("artifacts", "web", "version"): "1.2.0"},
+            remove=[("artifacts", "web", "source", "repo")],
+        ),
+        "artifacts:\n\t\n  web: {image: r/web, digest: " + D + ", source: "
+        "{revision: d}, version: 1.2.0}  # web\n",
+    ),
+    (
         "insert-into-empty-flow-mapping-under-a-block-becomes-a-block",
         "kind: Environment\nartifacts: {}  # none yet\nconfig:\n  a: 1\n",
         Edits(insert={("artifacts", "web"): {"image": "r/web", "digest": D}}),

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import pytest
+from ruamel.yaml.error import YAMLError
 
 from promoter import yamledit, yamlio
 from promoter.errors import ConfigError
 from promoter.yamlio import load, loads, resolve_plain
+from tests.conftest import CASES, EXAMPLE
 
 
 @pytest.mark.parametrize(
@@ -231,3 +234,114 @@ def test_a_lone_surrogate_is_an_encoding_error() -> None:
 def test_a_string_of_digits_too_long_to_read_is_written_quoted() -> None:
     doc = loads("a: x\n", "t.yaml")
     assert yamledit.set_scalars(doc, {("a",): "1" * 5000}) == f"a: '{'1' * 5000}'\n"
+
+
+# ---------------------------------------------------------------------------------------
+# YAML 1.2 that libyaml (the C parser) refuses
+
+
+def test_a_colon_inside_a_plain_scalar_in_a_flow_collection() -> None:
+    text = (
+        "web: {image: r/web, digest: sha256:abc, source: {repo: https://x.example/web}}\n"
+        "pins: [web:v1, 'x', http://y]\n"
+    )
+    doc = loads(text, "t.yaml")
+    assert doc.data == {
+        "web": {
+            "image": "r/web",
+            "digest": "sha256:abc",
+            "source": {"repo": "https://x.example/web"},
+        },
+        "pins": ["web:v1", "x", "http://y"],
+    }
+    for path, written in [
+        (("web", "digest"), "sha256:abc"),
+        (("web", "source", "repo"), "https://x.example/web"),
+        (("pins", 2), "http://y"),
+    ]:
+        span = doc.values[path]
+        assert text[span.start : span.end] == written
+        assert (span.style, span.flow) == ("", True)
+    assert doc.values[("pins", 0)].line == 2 and doc.values[("pins", 0)].column == 8
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: 1\n\t\nb: 2\n",  # a line holding only a tab
+        "a: 1\n \t \nb: 2\n",
+        "\t\na: 1\nb: 2\n",
+        "a: 1\n\t# a comment after a tab\nb: 2\n",
+        "a: 1\r\n\t\r\nb: 2\r\n",
+        "a: 1\nb: 2\n\t",
+    ],
+)
+def test_a_tab_on_an_otherwise_blank_line(text: str) -> None:
+    doc = loads(text, "t.yaml")
+    assert doc.data == {"a": 1, "b": 2}
+    assert doc.text == text  # the text is kept as written: edits splice into it
+    span = doc.values[("b",)]
+    assert text[span.start : span.end] == "2"
+
+
+def test_blank_line_tabs_and_flow_colons_together() -> None:
+    text = "a: {d: sha256:abc}\n\t\nb: [http://x]\n"
+    assert loads(text, "t.yaml").data == {"a": {"d": "sha256:abc"}, "b": ["http://x"]}
+
+
+def test_a_tab_inside_a_block_scalar_is_content_and_never_made_a_space() -> None:
+    assert loads("a: |\n  x\n  \t\n  y\n", "t.yaml").data == {"a": "x\n\t\ny\n"}
+    # A tab left of the block's indentation: reading it as a space would change the value.
+    with pytest.raises(ConfigError, match="tab"):
+        loads("a: |+\n  x\n\t\n  y\n", "t.yaml")
+
+
+def test_tabs_as_indentation_stay_an_error() -> None:
+    with pytest.raises(ConfigError, match="invalid YAML") as info:
+        loads("a:\n\tb: 1\n", "t.yaml")
+    assert (info.value.line, info.value.column, info.value.code) == (2, 1, "yaml")
+
+
+def test_the_error_shown_is_the_one_furthest_into_the_file() -> None:
+    # libyaml stops at the flow colon on line 1; the sequence never closed is the error.
+    with pytest.raises(ConfigError, match="expected ',' or ']'") as info:
+        loads("a: {d: sha256:abc}\nb: 1\nc: [unclosed\n", "t.yaml")
+    assert (info.value.line, info.value.column) == (4, 1)
+
+
+TRICKY = (
+    "# every kind of node, for both parsers\r\n"
+    "plain: a b\r\n"
+    "empty:\r\n"
+    "empty-with-comment:  # nothing\r\n"
+    'quoted: [\'x\', "y\\tz", "multi\r\n  line"]\r\n'
+    "block: |\r\n  one\r\n   two\r\n\r\n"
+    "folded: >-\r\n  a\r\n  b\r\n"
+    "flow: {a: , b: [c, d: ], e: {f: }, h}\r\n"
+    "seq:\r\n- \r\n- &anchor {k: v}\r\n- *anchor\r\n- !!str 12\r\n- ? complex\r\n  : value\r\n"
+    "tagged: !!int '7'\r\n"
+)
+
+
+def test_both_parsers_read_every_file_alike() -> None:
+    # The YAML 1.2 reading falls back to ruamel.yaml's pure-Python parser: wherever the C
+    # parser reads a file too, both give the same data and every key and value the same
+    # location, which byte-exact edits rely on.
+    texts = [TRICKY]
+    for path in sorted([*EXAMPLE.glob("*.yaml"), *CASES.glob("**/*.yaml")]):
+        raw = path.read_bytes()
+        if not raw.startswith(b"\xef\xbb\xbf"):
+            texts.append(raw.decode("utf-8", errors="replace"))
+    compared = 0
+    for text in texts:
+        try:
+            fast = yamlio._Builder("t.yaml", text).run(text, pure=False)
+        except (ConfigError, YAMLError):
+            assert text is not TRICKY
+            continue
+        slow = yamlio._Builder("t.yaml", text).run(text, pure=True)
+        assert json.dumps(slow.data) == json.dumps(fast.data), text
+        assert dict(slow.values) == dict(fast.values), text
+        assert dict(slow.keys) == dict(fast.keys), text
+        compared += 1
+    assert compared > 100

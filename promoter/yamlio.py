@@ -23,6 +23,7 @@ line endings and a missing final newline therefore survive by construction.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 import re
@@ -198,8 +199,7 @@ def loads(text: str, name: str) -> Document:
     try:
         return _parse(text, name)
     except ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
-        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        line, column = _Lines(text).at(exc.position)
         raise _error(
             name,
             f"invalid YAML: character U+{exc.character:04X} is not allowed in YAML",
@@ -209,8 +209,7 @@ def loads(text: str, name: str) -> Document:
             code="encoding",
         ) from None
     except UnicodeEncodeError as exc:  # a lone surrogate: text that never came from UTF-8
-        line = text.count("\n", 0, exc.start) + 1
-        column = exc.start - (text.rfind("\n", 0, exc.start) + 1) + 1
+        line, column = _Lines(text).at(exc.start)
         raise _error(
             name,
             f"invalid YAML: U+{ord(text[exc.start]):04X} is a lone surrogate, not a character",
@@ -225,15 +224,57 @@ def loads(text: str, name: str) -> Document:
         if exc.context:
             problem = f"{problem} ({exc.context})"
         problem = " ".join(problem.split())  # one line, whatever the parser wrote
+        line, column = _place(text, mark) if mark else (1, 1)
         raise _error(
             name,
             f"invalid YAML: {problem}",
             "Fix the syntax at that position (a YAML linter such as yamllint helps)",
-            mark.line + 1 if mark else None,
-            mark.column + 1 if mark else None,
+            line,
+            column,
         ) from None
     except YAMLError as exc:
         raise _error(name, f"invalid YAML: {exc}", "Fix the syntax") from None
+
+
+# YAML 1.2 breaks lines at LF, CRLF and CR only. Both parsers also break them at NEL, LS
+# and PS, as YAML 1.1 did, each in places of its own; where a text holds one of those, every
+# line and column is counted again from its character offset, as editors and git count.
+_ODD_BREAKS = re.compile("[\x85\u2028\u2029]")
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+
+
+class _Lines:
+    """Lines and columns (1-based) of character offsets in a text."""
+
+    def __init__(self, text: str) -> None:
+        self.starts = [0, *(match.end() for match in _LINE_BREAK.finditer(text))]
+
+    def at(self, index: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self.starts, index)
+        return line, index - self.starts[line - 1] + 1
+
+
+def _place(text: str, mark: Any) -> tuple[int, int]:
+    """The line and column of a parser's mark."""
+    if _ODD_BREAKS.search(text):
+        return _Lines(text).at(mark.index)
+    return mark.line + 1, mark.column + 1
+
+
+def _relocated(doc: Document) -> Document:
+    """``doc`` with every line and column counted from its offsets (see _ODD_BREAKS)."""
+    if not _ODD_BREAKS.search(doc.text):
+        return doc
+    lines = _Lines(doc.text)
+
+    def table(spans: Mapping[KeyPath, Span]) -> dict[KeyPath, Span]:
+        moved = {}
+        for path, span in spans.items():
+            line, column = lines.at(span.start)
+            moved[path] = span._replace(line=line, column=column)
+        return moved
+
+    return Document(doc.name, doc.text, doc.data, table(doc.values), table(doc.keys))
 
 
 # A tab in the leading whitespace of a line that holds nothing else, or only a comment:
@@ -376,8 +417,8 @@ class _Builder:
         self.root: Any = None
 
     def fail(self, event: Any, message: str, hint: str, code: str = "yaml") -> ConfigError:
-        mark = event.start_mark
-        return _error(self.name, message, hint, mark.line + 1, mark.column + 1, code)
+        line, column = _place(self.text, event.start_mark)
+        return _error(self.name, message, hint, line, column, code)
 
     def run(self, source: str, pure: bool) -> Document:
         """Build from the events of ``source``: the text itself, or the text with blank-line
@@ -385,7 +426,7 @@ class _Builder:
         # Building tens of thousands of small containers triggers many useless cyclic-GC
         # passes (nothing built here is garbage yet); pause the collector while building.
         with paused_gc():
-            return self._run(source, pure)
+            return _relocated(self._run(source, pure))
 
     def _run(self, source: str, pure: bool) -> Document:
         from ruamel.yaml import events as ev

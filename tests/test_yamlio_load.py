@@ -345,3 +345,18 @@ def test_both_parsers_read_every_file_alike() -> None:
         assert dict(slow.keys) == dict(fast.keys), text
         compared += 1
     assert compared > 100
+
+
+def test_lines_are_counted_at_yaml_1_2_line_breaks_only() -> None:
+    # NEL, LS and PS are characters in YAML 1.2, and editors and git do not start a line at
+    # them; the parsers do (YAML 1.1), so locations are counted again where a text has one.
+    doc = loads("a: [x,\u2028y]\nb: {c: d}\x85\nkey: value\n", "t.yaml")
+    span = doc.values[("key",)]
+    assert (span.line, span.column) == (3, 6)
+    assert doc.text[span.start : span.end] == "value"
+    with pytest.raises(ConfigError) as info:
+        loads("# a\u2028b\nkey: value\n", "t.yaml")
+    assert (info.value.line, info.value.column) == (2, 4)
+    with pytest.raises(ConfigError, match="duplicate key") as info:
+        loads("a: [x,\u2028y]\na: 2\n", "t.yaml")
+    assert (info.value.line, info.value.column) == (2, 1)

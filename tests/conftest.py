@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests import signing
 
@@ -19,6 +20,11 @@ CASES = Path(__file__).resolve().parent / "cases"
 EXAMPLE = ROOT / "environments"
 
 Runner = Callable[..., subprocess.CompletedProcess[str]]
+
+# Property tests try the same examples on every run (CI stays deterministic) and keep no
+# example database; their example counts are set per test (.hypothesis/ is git-ignored).
+settings.register_profile("promoter", derandomize=True, database=None, deadline=None)
+settings.load_profile("promoter")
 
 
 GIT_CONFIG = """[user]

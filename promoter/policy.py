@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
 from promoter import schemas
@@ -19,6 +19,7 @@ from promoter.filehistory import FileModel, document_of
 from promoter.git import Git
 from promoter.history import duration_text
 from promoter.model import Environment, GateSet, Pipeline, pipeline_from_data
+from promoter.pipeline_rules import pipeline_semantics
 
 
 class PolicyChange(NamedTuple):
@@ -42,6 +43,10 @@ def pipeline_of(model: FileModel) -> Pipeline | None:
     """The pipeline a version of the file declares, or None when it is not valid."""
     doc = document_of(model)
     if doc is None or not schemas.is_valid(doc.data, "Pipeline"):
+        return None
+    # The gates read what only the rules beyond the schema check (a known time zone, real
+    # dates): a version they refuse is one promoter refused to act on, like a broken one.
+    if pipeline_semantics(doc, PurePosixPath(model.path).stem):
         return None
     return pipeline_from_data(doc.data)
 

@@ -434,6 +434,13 @@ class _Builder:
         for event in _events(source, pure):
             kind = type(event)
             if kind is ev.ScalarEvent:
+                if pure and _SURROGATE.search(event.value):
+                    raise self.fail(
+                        event,
+                        "an escape in this string stands for a lone surrogate, not a character",
+                        "Write the character itself, or its \\U00XXXXXX escape",
+                        code="encoding",
+                    )
                 self.scalar(event)
             elif kind is ev.MappingStartEvent or kind is ev.SequenceStartEvent:
                 self.start(event, {} if kind is ev.MappingStartEvent else [])
@@ -626,6 +633,9 @@ class _Builder:
 
 
 _NOT_STRING_START = frozenset("0123456789+-.~nNtTfF")
+# libyaml refuses an escape such as "\ud800"; ruamel.yaml's pure-Python parser makes it a
+# lone surrogate, which no output can encode.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def resolve_plain(text: str) -> Scalar:

@@ -107,6 +107,7 @@ JUNK = [
     Junk("0x" + "f" * 400, None),
     Junk("0o" + "7" * 400, None),
     Junk("!!float 1" + "0" * 400, None),
+    Junk('{k: "\\ud800", u: https://x}', None),  # an escaped lone surrogate, in YAML 1.2
     Junk("!!int x", None),
     Junk("!custom x", None),
     Junk("*nowhere", None),
@@ -172,6 +173,13 @@ def _check(sample: Sample, text: str) -> tuple[Finding, ...]:
         assert finding.line >= 1 and finding.column >= 1, finding
         assert finding.code in CODES, finding
         assert "\n" not in finding.render(), finding
+        finding.render().encode("utf-8")
+    try:
+        doc = loads(text, sample.doc.name)
+    except PromoterError:
+        pass
+    else:  # what loads can be written out: every key and value is text UTF-8 encodes
+        json.dumps(doc.data, ensure_ascii=False).encode("utf-8")
     return result.findings
 
 
@@ -262,6 +270,7 @@ _PIECES = [
     "\x1b",
     "\ufeff",
     "\ud800",
+    '{k: "\\ud800", u: https://x}',  # an escaped lone surrogate, read by the 1.2 parser
     "é",
     "\U0001f600",
     "1" * 5000,

@@ -284,6 +284,16 @@ def test_a_tab_on_an_otherwise_blank_line(text: str) -> None:
     assert text[span.start : span.end] == "2"
 
 
+@pytest.mark.parametrize("escape", ["\\ud800", "\\udfff", "\\U0000dc00", "\\ud83d\\ude00"])
+def test_an_escaped_surrogate_is_refused_by_either_parser(escape: str) -> None:
+    # libyaml refuses it; the pure-Python parser, reading a file that has a YAML 1.2 colon
+    # too, would make it a lone surrogate that no output can encode.
+    for text in (f'a: "x{escape}"\n', f'a: "x{escape}"\nb: {{c: d:e}}\n'):
+        with pytest.raises(ConfigError) as info:
+            loads(text, "t.yaml")
+        assert (info.value.line, info.value.code) in {(1, "yaml"), (1, "encoding")}
+
+
 def test_blank_line_tabs_and_flow_colons_together() -> None:
     text = "a: {d: sha256:abc}\n\t\nb: [http://x]\n"
     assert loads(text, "t.yaml").data == {"a": {"d": "sha256:abc"}, "b": ["http://x"]}

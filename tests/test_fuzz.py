@@ -229,16 +229,26 @@ _PLAIN = st.sampled_from(
 )
 _QUOTED = st.text(max_size=8).map(json.dumps)
 _SCALAR = st.one_of(_PLAIN, _QUOTED, st.integers().map(str), st.floats().map(repr))
-_FLOW = st.recursive(
-    _SCALAR,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=3).map(lambda items: "[" + ", ".join(items) + "]"),
-        st.dictionaries(st.from_regex(r"[a-z]{1,6}", fullmatch=True), inner, max_size=3).map(
-            lambda d: "{" + ", ".join(f"{k}: {v}" for k, v in d.items()) + "}"
-        ),
-    ),
-    max_leaves=8,
-)
+
+
+def _flow_collections(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """Flow sequences and mappings of ``inner`` values, as YAML text."""
+    keys = st.from_regex(r"[a-z]{1,6}", fullmatch=True)
+    return st.one_of(
+        st.lists(inner, max_size=3).map(_flow_sequence),
+        st.dictionaries(keys, inner, max_size=3).map(_flow_mapping),
+    )
+
+
+def _flow_sequence(items: list[str]) -> str:
+    return "[" + ", ".join(items) + "]"
+
+
+def _flow_mapping(entries: dict[str, str]) -> str:
+    return "{" + ", ".join(f"{key}: {value}" for key, value in entries.items()) + "}"
+
+
+_FLOW = st.recursive(_SCALAR, _flow_collections, max_leaves=8)
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])

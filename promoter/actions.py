@@ -152,7 +152,8 @@ def make_plan(ctx: Context, request: Request) -> Plan:
         artifact_at=_artifact_reader(ctx),
         signatures_of=ctx.git.signatures,
     )
-    return dataclasses.replace(made, head=head)
+    sources = {doc.name: doc for env, doc in documents.items() if env != request.target}
+    return dataclasses.replace(made, head=head, documents={**sources, **made.documents})
 
 
 def refusal(current: Plan) -> Refused:
@@ -185,6 +186,7 @@ def execute(ctx: Context, first: Plan, *, push: bool = True) -> tuple[Plan, Land
             current.message,
             current.now,
             event=current.event,
+            documents=current.documents,
         )
 
     landed = _land(ctx, prepare, push=push, command=first.request.action)
@@ -207,7 +209,7 @@ def _land(
             pipeline = load_snapshot(ctx.layout, only=()).pipeline
             check_write(
                 ctx.layout, ctx.git.root, change, pipeline, command=command, event=change.event
-            )
+            )  # parsed files come along in change.documents: not parsed again
         return change
 
     return land(ctx.git, guarded, push=push)

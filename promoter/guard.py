@@ -60,7 +60,8 @@ def check_write(
         for name in (*pipeline.environments[env].sources, *pipeline.successors(env))
     }
     if texts:
-        result = inspect(layout, only=envs | neighbours, texts=texts)
+        known = {(layout.root / name).resolve(): doc for name, doc in change.documents.items()}
+        result = inspect(layout, only=envs | neighbours, texts=texts, known=known)
         if result.findings:
             raise _refusal(command, [_explain(f, texts, layout, options) for f in result.findings])
     if event is not None:

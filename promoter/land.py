@@ -19,6 +19,7 @@ from promoter.errors import GitError
 from promoter.git import Git, PushRejected
 from promoter.records import Event
 from promoter.yamledit import write_atomic
+from promoter.yamlio import Document
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,9 @@ class Commitable:
     # called with the new commit's sha before it is pushed; raising undoes the commit
     check: Callable[[str], None] | None = field(default=None, compare=False)
     event: Event | None = field(default=None, compare=False)  # what the message records
+    # files parsed already, by name relative to the repository layout: the new text of
+    # the written ones, the others as on disk (the write is checked with them)
+    documents: Mapping[str, Document] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

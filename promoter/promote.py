@@ -22,7 +22,7 @@ from promoter.gates import GateResult, clears_together, evaluate, overall
 from promoter.git import Signature
 from promoter.model import Artifact, GateSet, Pipeline, Snapshot
 from promoter.records import Change, Event, GateNote, short
-from promoter.yamledit import Edits, apply_edits
+from promoter.yamledit import Edits, edit_document
 from promoter.yamlio import Document, KeyPath, Scalar
 
 Action = Literal["promote", "rollback", "publish"]
@@ -81,6 +81,8 @@ class Plan:
     message: str = ""
     event: Event | None = field(default=None, compare=False)
     head: str | None = None  # the commit the plan was made on
+    # the files the plan read or will write, parsed, by name: the new text of the target
+    documents: Mapping[str, Document] = field(default_factory=dict, compare=False)
     timezone: str = "UTC"  # where times are shown: the target's deploy window's zone
 
     @property
@@ -282,7 +284,8 @@ def plan(
         inserts.update(more.insert)
         removes.extend(more.remove)
     edits = Edits(set=sets, insert=inserts, remove=removes)
-    after = apply_edits(target_doc, edits) if moves and not refusals else target_doc.text
+    edited = edit_document(target_doc, edits) if moves and not refusals else target_doc
+    after = edited.text
     event = Event(
         kind=request.action,
         environment=request.target,
@@ -310,6 +313,7 @@ def plan(
         message=records.message(event) if moves else "",
         event=event,
         timezone=gates.window.timezone if gates.window else "UTC",
+        documents={edited.name: edited},
     )
 
 

@@ -66,9 +66,15 @@ def load_checked(
 
 
 def _read(
-    path: Path, name: str, findings: list[Finding], texts: Mapping[Path, str] | None = None
+    path: Path,
+    name: str,
+    findings: list[Finding],
+    texts: Mapping[Path, str] | None = None,
+    known: Mapping[Path, Document] | None = None,
 ) -> Document | None:
     try:
+        if known is not None and path in known:
+            return known[path]
         if texts is not None and path in texts:
             return loads(texts[path], name)
         return load(path, name)
@@ -92,17 +98,21 @@ def _add(findings: list[Finding], new: Iterable[Finding]) -> None:
 
 
 def inspect(
-    layout: Layout, only: set[str] | None = None, texts: Mapping[Path, str] | None = None
+    layout: Layout,
+    only: set[str] | None = None,
+    texts: Mapping[Path, str] | None = None,
+    known: Mapping[Path, Document] | None = None,
 ) -> Inspection:
     """Check the pipeline, every environment file, and how they fit together.
 
     With ``only``, environment files of other environments are neither read nor checked.
     ``texts`` stand in for the files at those paths: a write is checked with the very same
-    rules before anything is written.
+    rules before anything is written. ``known`` are files parsed already (by path), as
+    they are on disk or in ``texts``: they are not parsed again.
     """
     findings: list[Finding] = []
     pipe_name = layout.display(layout.pipeline_file)
-    pdoc = _read(layout.pipeline_file, pipe_name, findings, texts)
+    pdoc = _read(layout.pipeline_file, pipe_name, findings, texts, known)
     files = [pipe_name]
     envs: Mapping[str, Any] = {}
     envs_known = pipeline_ok = False
@@ -125,7 +135,7 @@ def inspect(
             continue
         name = layout.display(path)
         files.append(name)
-        doc = _read(path, name, findings, texts)
+        doc = _read(path, name, findings, texts, known)
         if path.suffix == ".yml":
             findings.append(
                 Finding(

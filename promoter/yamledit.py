@@ -121,6 +121,12 @@ def set_scalars(doc: Document, changes: Mapping[KeyPath, Scalar]) -> str:
 
 def apply_edits(doc: Document, edits: Edits) -> str:
     """Return ``doc.text`` with ``edits`` applied to exactly the characters they concern."""
+    return edit_document(doc, edits).text
+
+
+def edit_document(doc: Document, edits: Edits) -> Document:
+    """``doc`` with ``edits`` applied (see :func:`apply_edits`), parsed: the new text and
+    its values, as the check that only the intended values changed read them."""
     splices: list[tuple[int, int, str]] = []
     for path, value in edits.set.items():
         splice = _set_splice(doc, tuple(path), value)
@@ -138,8 +144,7 @@ def apply_edits(doc: Document, edits: Edits) -> str:
     # range sorts after it and is applied first.
     for start, end, new in sorted(splices, reverse=True):
         text = text[:start] + new + text[end:]
-    _verify(doc, edits, text)
-    return text
+    return _verify(doc, edits, text)
 
 
 def _fail(doc: Document, message: str, hint: str, span: Span | None = None) -> ConfigError:
@@ -344,7 +349,7 @@ def _skip_properties(text: str, start: int, end: int) -> int:
     return pos
 
 
-def _verify(doc: Document, edits: Edits, text: str) -> None:
+def _verify(doc: Document, edits: Edits, text: str) -> Document:
     """Parse the edited text and prove that exactly the intended values changed."""
     expected = copy.deepcopy(json.loads(json.dumps(doc.data)))
     for path, value in edits.set.items():
@@ -353,13 +358,14 @@ def _verify(doc: Document, edits: Edits, text: str) -> None:
         del _value_at(expected, tuple(path)[:-1])[path[-1]]
     for path, inserted in edits.insert.items():
         _value_at(expected, tuple(path)[:-1])[path[-1]] = json.loads(json.dumps(inserted))
-    after = loads(text, doc.name).data
-    if json.dumps(after, sort_keys=True) != json.dumps(expected, sort_keys=True):
+    edited = loads(text, doc.name)
+    if json.dumps(edited.data, sort_keys=True) != json.dumps(expected, sort_keys=True):
         raise ConfigError(
             "editing would change more than the intended values (an alias shares one of them?)",
             file=doc.name,
             hint="Edit this file by hand; nothing was written",
         )
+    return edited
 
 
 def write_atomic(path: Path, text: str) -> None:

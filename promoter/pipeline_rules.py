@@ -279,6 +279,8 @@ def gate_semantics(doc: Document, base: KeyPath, gates: Mapping[str, Any]) -> li
                     )
                 )
         start, end = _instant(str(freeze.get("start"))), _instant(str(freeze.get("end")))
+        if end and len(str(freeze.get("end"))) == 10:  # a date alone: frozen all that day
+            end += dt.timedelta(days=1)
         if start and end and (start.tzinfo is None) == (end.tzinfo is None) and start >= end:
             findings.append(
                 at(

@@ -14,7 +14,7 @@ import os
 import queue
 import tempfile
 import threading
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Collection, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -485,6 +485,50 @@ class Git:
         stops at ``since`` (commit dates that run backwards may end it early)."""
         out = self.run("rev-list", "--first-parent", f"--since={int(since.timestamp())}", rev)
         return set(out.split())
+
+    def landings(
+        self, shas: Collection[str], rev: str, since: dt.datetime
+    ) -> dict[str, dt.datetime]:
+        """When each of ``shas`` reached ``rev``'s first-parent line through a merge (see
+        :meth:`landing`), for all of them at once: one walk of the commit graph back to
+        ``since``. A sha the walk cannot place (on the line itself, or behind a commit
+        dated before ``since``) is asked about alone; one on the line is left out."""
+        wanted = set(shas)
+        if not wanted:
+            return {}
+        out = self.run(
+            "log", "-z", "--format=%H%x00%P%x00%cI", f"--since={int(since.timestamp())}", rev
+        )
+        fields = out.split("\0")
+        graph = {
+            fields[i].strip(): (fields[i + 1].split(), fields[i + 2].strip())
+            for i in range(0, len(fields) - 2, 3)
+        }
+        line: list[str] = []
+        current = self.run("rev-parse", rev).strip()
+        while current in graph:
+            line.append(current)
+            parents = graph[current][0]
+            current = parents[0] if parents else ""
+        on_line = set(line)
+        found: dict[str, dt.datetime] = {}
+        seen: set[str] = set()
+        for merge in reversed(line):  # oldest first: the oldest merge that brings each
+            parents, date = graph[merge]
+            stack = [p for p in parents[1:] if p in graph and p not in on_line]
+            while stack:
+                node = stack.pop()
+                if node in seen:
+                    continue
+                seen.add(node)
+                if node in wanted:
+                    found[node] = dt.datetime.fromisoformat(date)
+                stack.extend(p for p in graph[node][0] if p in graph and p not in on_line)
+        for sha in wanted - found.keys() - on_line:
+            when = self.landing(sha, rev)
+            if when is not None:
+                found[sha] = when
+        return found
 
     def landing(self, sha: str, rev: str = "HEAD") -> dt.datetime | None:
         """When ``sha`` reached ``rev``'s first-parent line, if it came through a merge:

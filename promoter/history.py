@@ -120,13 +120,13 @@ def _landings(
     git: Git, head: str, events: Sequence[Event], chain: set[str]
 ) -> dict[str, dt.datetime]:
     """When each move off the first-parent line reached the branch: its merge's date."""
-    landed: dict[str, dt.datetime] = {}
-    for event in events:
-        if event.sha not in chain and event.kind in _ARRIVALS:
-            when = git.landing(event.sha, head)
-            if when is not None:
-                landed[event.sha] = when
-    return landed
+    off_line = [e for e in events if e.sha not in chain and e.kind in _ARRIVALS]
+    if not off_line:
+        return {}
+    dated = [e.when for e in off_line if e.when is not None]
+    # a day's margin for clocks, as for the chain
+    since = min(dated) - dt.timedelta(days=1) if dated else dt.datetime.fromtimestamp(0, dt.UTC)
+    return git.landings([e.sha for e in off_line], head, since)
 
 
 def _all_history(git: Git) -> History:

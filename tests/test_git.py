@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import subprocess
@@ -15,7 +16,7 @@ from promoter.errors import GitError
 from promoter.git import Git, PushRejected, trailer_fields
 from promoter.land import preflight
 from tests.conftest import CASES
-from tests.gitutil import clone, commit_all, git, remote_with_clone
+from tests.gitutil import clone, commit_all, dated, git, remote_with_clone
 
 
 @pytest.fixture
@@ -370,3 +371,74 @@ def test_a_file_whose_lines_look_like_log_records_is_read_as_content(work: Path)
     assert f"\x00{FORGED_SHA}\x00\x00Alice\x00alice@example.com" in added
     assert "\x1e\x1f\x1d\r" in added and "+++ b/x" in added
     assert len(found) == 2  # this commit and the first one
+
+
+def test_landings_of_many_merged_commits_come_from_one_walk(work: Path) -> None:
+    """Each commit that came through a merge lands with the oldest merge on the
+    first-parent line that brings it, nested branches included; commits on the line
+    itself are left out. All of them from one walk, the same answers as one by one."""
+    base = git(work, "rev-parse", "HEAD").strip()
+
+    def side_commit(name: str, day: int) -> str:
+        (work / f"{name}.txt").write_text(name)
+        return commit_all(work, name, at=f"2026-03-{day:02d}T10:00:00+00:00")
+
+    git(work, "checkout", "--quiet", "-b", "one", base)
+    one = [side_commit("one-a", 2), side_commit("one-b", 3)]
+    git(work, "checkout", "--quiet", "-b", "inner", one[0])
+    inner = side_commit("inner", 4)
+    git(work, "checkout", "--quiet", "one")
+    git(
+        work,
+        "merge",
+        "--quiet",
+        "--no-ff",
+        "-m",
+        "inner into one",
+        "inner",
+        env=dated("2026-03-05T10:00:00+00:00"),
+    )
+    one.append(git(work, "rev-parse", "HEAD").strip())
+    git(work, "checkout", "--quiet", "main")
+    on_line = side_commit("main-a", 6)
+    git(
+        work,
+        "merge",
+        "--quiet",
+        "--no-ff",
+        "-m",
+        "one into main",
+        "one",
+        env=dated("2026-03-07T10:00:00+00:00"),
+    )
+    git(work, "checkout", "--quiet", "-b", "two")
+    two = side_commit("two", 8)
+    git(work, "checkout", "--quiet", "main")
+    git(
+        work,
+        "merge",
+        "--quiet",
+        "--no-ff",
+        "-m",
+        "two into main",
+        "two",
+        env=dated("2026-03-09T10:00:00+00:00"),
+    )
+
+    repo = Git.open(work)
+    calls: list[tuple[str, ...]] = []
+    run = repo.run
+
+    def counted(*args: str, env: dict[str, str] | None = None) -> str:
+        calls.append(args)
+        return run(*args, env=env)
+
+    repo.run = counted  # type: ignore[method-assign]
+    shas = [*one, inner, two, on_line]
+    found = repo.landings(shas, "HEAD", dt.datetime(2026, 3, 1, tzinfo=dt.UTC))
+    assert len(calls) == 2  # the walk and HEAD's sha, however many commits are asked about
+    assert {sha: when.isoformat() for sha, when in found.items()} == {
+        **{sha: "2026-03-07T10:00:00+00:00" for sha in [*one, inner]},
+        two: "2026-03-09T10:00:00+00:00",
+    }
+    assert found == {sha: when for sha in shas if (when := repo.landing(sha)) is not None}

@@ -75,7 +75,7 @@ def record(
       promoter record staging web --check uat=passed --url https://ci.example.com/run/42
       promoter record qa api --check unit-tests=failed
     """
-    from promoter import actions
+    from promoter import actions, attest
     from promoter.errors import UsageError
     from promoter.layout import find_layout
 
@@ -86,7 +86,7 @@ def record(
             hint="e.g. --check unit-tests=passed",
         )
     ctx = actions.open_context(find_layout(repo, pipeline), writing=True)
-    event, landed, warning = actions.record(
+    event, landed, warning = attest.record(
         ctx, env, app, name, result, url=url, digest=digest, push=push
     )
     if warning:
@@ -126,11 +126,11 @@ def approve(
       promoter approve web --to prod
       promoter approve web --to prod --digest 7343de1add71   # a digest its sources ran
     """
-    from promoter import actions
+    from promoter import actions, attest
     from promoter.layout import find_layout
 
     ctx = actions.open_context(find_layout(repo, pipeline), writing=True)
-    event, landed = actions.approve(ctx, app, target, digest=digest, push=push)
+    event, landed = attest.approve(ctx, app, target, digest=digest, push=push)
     _echo(event, landed, output, f"approved {app} into {target} as {ctx.actor.id}")
     return ExitCode.OK
 
@@ -149,11 +149,11 @@ def adopt(repo: Path | None, pipeline: str | None, push: bool, output: str) -> i
       promoter adopt
       promoter adopt --no-push
     """
-    from promoter import actions
+    from promoter import actions, attest
     from promoter.layout import find_layout
 
     ctx = actions.open_context(find_layout(repo, pipeline), writing=True)
-    event, landed = actions.adopt(ctx, push=push)
+    event, landed = attest.adopt(ctx, push=push)
     _echo(event, landed, output, f"adopted {len(event.baseline)} pinned digests as the baseline")
     return ExitCode.OK
 
@@ -184,11 +184,11 @@ def acknowledge(
       promoter acknowledge 1a2b3c4d5e6f --reason "reverted in 9f8e7d; INC-1234"
       promoter acknowledge 1a2b3c4d5e6f --code protected-change --reason "approved hotfix"
     """
-    from promoter import actions
+    from promoter import actions, attest
     from promoter.layout import find_layout
 
     ctx = actions.open_context(find_layout(repo, pipeline), writing=True)
-    event, landed = actions.acknowledge(ctx, sha, reason, code=code, push=push)
+    event, landed = attest.acknowledge(ctx, sha, reason, code=code, push=push)
     target = event.acknowledged[0][:12] if event.acknowledged else sha
     _echo(event, landed, output, f"acknowledged the findings of {target}")
     return ExitCode.OK

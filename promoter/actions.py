@@ -325,6 +325,7 @@ def run_audit(ctx: Context, *, require_signed: bool = False) -> list[AuditFindin
         env_dir=env_dir,
         pipeline_path=pipeline_path,
         require_signed=require_signed,
+        now=ctx.now(),
     )
 
 

@@ -161,7 +161,8 @@ def _land(
                 f"HEAD ({base[:12]}) is dated {dated.isoformat()}, after this machine's clock "
                 f"({change.when.isoformat()}): a commit on top of it would be dated before "
                 "its parent, which `promoter audit` reports",
-                hint="Check this machine's clock (NTP); nothing was written",
+                hint="Check this machine's clock (NTP). If it is right, that commit's date is "
+                "wrong: `promoter audit` reports it as future-date. Nothing was written",
             )
         try:
             new = [path for path in change.files if not (git.root / path).exists()]

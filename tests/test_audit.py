@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 from pathlib import Path
@@ -210,7 +211,7 @@ WEB_IN_PROD = (
 )
 
 
-def forge_promotion_to_prod(flow: Flow) -> str:
+def forge_promotion_to_prod(flow: Flow, at: str | None = None) -> str:
     """A promotion of web into prod written by hand: a correct diff, promoter's trailers,
     gate results that claim every gate passed."""
     prod = flow.work / "environments" / "prod.yaml"
@@ -225,7 +226,7 @@ def forge_promotion_to_prod(flow: Flow) -> str:
         "Promoter-Gate: web window pass: open now\n"
         "Promoter-Actor: Bob <bob@example.com>\n"
     )
-    return commit_all(flow.work, message)
+    return commit_all(flow.work, message, at=at)
 
 
 def ungated(flow: Flow, sha: str) -> set[str]:
@@ -252,6 +253,23 @@ def test_a_forged_promotion_that_skipped_soak_is_ungated(flow: Flow) -> None:
     flow.ok("record", "staging", "web", "--check", "regression=passed")
     flow.ok("approve", "web", "--to", "prod", actor=ALICE)
     assert ungated(flow, forge_promotion_to_prod(flow)) == {"soak"}
+
+
+def test_a_forged_promotion_dated_in_the_future_buys_no_soak(flow: Flow) -> None:
+    to_staging(flow, staging_now=True)  # prod's 24h of soak start now
+    flow.ok("record", "staging", "web", "--check", "regression=passed")
+    flow.ok("approve", "web", "--to", "prod", actor=ALICE)
+    future = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).isoformat(timespec="seconds")
+    sha = forge_promotion_to_prod(flow, at=future)  # at its own date, 2d of soak
+    _, findings = audit_json(flow)
+    assert ("future-date", sha) in {(f["code"], f["sha"]) for f in findings}
+    assert ungated(flow, sha) == {"soak"}
+    # the next commit, made now, bounds when the forged one can have been made
+    (flow.work / "notes.txt").write_text("later\n")
+    later = commit_all(flow.work, "notes")
+    _, findings = audit_json(flow)
+    assert [f["sha"] for f in findings if f["code"] == "date-backwards"] == [later]
+    assert ungated(flow, sha) == {"soak"}
 
 
 def test_a_forged_promotion_in_a_freeze_is_ungated(flow: Flow) -> None:
@@ -491,3 +509,25 @@ def test_in_a_protected_environment_only_a_signed_acknowledgement_counts(flow: F
     flow.ok("acknowledge", edit, "--code", "protected-change", "--reason", "approved, CHG-7")
     assert git(flow.work, "log", "-1", "--format=%G?").strip() == "G"
     assert audit_json(flow)[0] == 0
+
+
+def test_where_an_environment_is_protected_dates_need_a_signed_acknowledgement(
+    flow: Flow,
+) -> None:
+    (flow.work / "notes.txt").write_text("later\n")
+    commit_all(flow.work, "notes", at=at_hour(15))
+    (flow.work / "notes.txt").write_text("earlier?\n")
+    earlier = commit_all(flow.work, "notes again", at=at_hour(14))
+    forged = (
+        f"acknowledge: audit finding of {earlier[:12]}\n\nPromoter-Kind: acknowledge\n"
+        f"Promoter-Acknowledge: {earlier}\nPromoter-Reason: fine\n"
+        "Promoter-Actor: Alice <alice@example.com>\n"
+    )
+    git(flow.work, "commit", "--quiet", "--allow-empty", "-m", forged)
+    git(flow.work, "push", "--quiet")
+    code, findings = audit_json(flow)  # the dates judge soak and windows of prod too
+    assert code == 1
+    assert [(f["code"], f["acknowledged"]) for f in findings] == [("date-backwards", None)]
+    flow.ok("acknowledge", earlier, "--reason", "a clock was wrong; INC-7")
+    code, findings = audit_json(flow)
+    assert code == 0 and findings[0]["acknowledged"] is not None

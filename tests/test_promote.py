@@ -32,7 +32,14 @@ API1 = "sha256:" + "c3" * 32
 MONDAY = "2026-11-23T10:00:00+00:00"
 # What `audit` re-checks of a promoter commit: its gates, trailers, lineage and date.
 RECHECKED = frozenset(
-    {"ungated-promotion", "trailer-mismatch", "skipped-environment", "no-lineage", "date-backwards"}
+    {
+        "ungated-promotion",
+        "trailer-mismatch",
+        "skipped-environment",
+        "no-lineage",
+        "date-backwards",
+        "future-date",
+    }
 )
 LIVE: list[Flow] = []  # the flows of the running test
 WRITES = frozenset({"publish", "promote", "rollback", "record", "approve", "adopt", "acknowledge"})

@@ -14,6 +14,7 @@ The verifier never reads the event cache: anyone who can write to ``.git`` could
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import PurePosixPath
@@ -40,8 +41,9 @@ def audit(
     env_dir: str,
     pipeline_path: str,
     require_signed: bool = False,
+    now: dt.datetime,
 ) -> list[AuditFinding]:
-    """Every problem in the repository's history and current state.
+    """Every problem in the repository's history and current state, as of ``now``.
 
     ``env_dir`` and ``pipeline_path`` are repository-relative (POSIX) paths.
     """
@@ -79,6 +81,7 @@ def audit(
                 evidence_shas=[e.sha for e in events if e.kind in ("record", "approve")],
                 baseline=max(adopts) if adopts else None,
                 commits={commit.sha: commit for commit in commits},
+                now=now,
             )
             walk.run(chain, arriving, patches)
     findings = _current_state(snapshot, evidence, walk)
@@ -197,7 +200,8 @@ def _acknowledged(
     people: Directory,
 ) -> list[AuditFinding]:
     """Findings marked with the acknowledgement that deals with them, where one counts: in
-    a protected environment, only one signed by the identity it claims."""
+    a protected environment, and for a finding about the whole branch (its dates, say)
+    wherever the pipeline protects one, only one signed by the identity it claims."""
     acks = [event for event in events if event.kind == "acknowledge" and event.acknowledged]
     if not acks:
         return findings
@@ -211,9 +215,10 @@ def _acknowledged(
             sha, code = ack.acknowledged
             if finding.sha != sha or code not in ("", finding.code):
                 continue
-            if finding.environment in protected and binding(
-                ack.actor.id, signatures.get(ack.sha), people
-            ):
+            guarded = finding.environment in protected or (
+                bool(protected) and not finding.environment
+            )
+            if guarded and binding(ack.actor.id, signatures.get(ack.sha), people):
                 continue
             mark = Acknowledgement(ack.sha, ack.actor.display, ack.when, ack.reason or "")
             break

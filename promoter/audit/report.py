@@ -17,6 +17,7 @@ CODES = {
     "trailer-mismatch": "a commit's trailers do not say what its diff does",
     "ungated-promotion": "a promotion whose gates did not hold at its commit's date",
     "date-backwards": "a commit dated before its parent on the branch",
+    "future-date": "a commit dated after the audit's clock",
     "policy-weakened": "a pipeline change that weakened a protected environment's gates",
     "unsigned": "a promoter commit without a signature git verifies (--require-signed)",
     "signer-mismatch": "a promoter commit signed by someone else than its Promoter-Actor",

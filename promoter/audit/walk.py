@@ -12,6 +12,7 @@ when) but not judged: the baseline accepted them as they stood.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -42,7 +43,9 @@ class Walk:
         evidence_shas: Sequence[str],
         baseline: int | None,
         commits: Mapping[str, Commit],
+        now: dt.datetime,
     ) -> None:
+        self.now = now  # the auditor's clock: no commit can have been made after it
         self.env_files = env_files  # repository path: environment name
         self.pipeline_path = pipeline_path
         self.evidence = evidence
@@ -73,8 +76,24 @@ class Walk:
         landing at each index and the first-parent diffs of the files, oldest first."""
         pending = next(patches, None)
         previous: Commit | None = None
+        # A commit was made before every commit after it on the line (they build on it)
+        # and before the auditor's clock: its gates are judged at the earliest of those
+        # dates and its own, so a date set in the future buys no soak and opens no window.
+        latest = _latest_possible(chain, self.now)
         for index, commit in enumerate(chain):
             judged = self.baseline is None or index > self.baseline
+            if judged and commit.committed > self.now + CLOCK_SKEW:
+                self.findings.append(
+                    about(
+                        "future-date",
+                        commit,
+                        f"commit {commit.sha[:12]} ({commit.subject}) is dated "
+                        f"{commit.committed.isoformat()}, after this audit's clock "
+                        f"({self.now.isoformat(timespec='seconds')}): its date is not when it "
+                        "was made, so its gates were judged at the earliest time it can have "
+                        "been made instead",
+                    )
+                )
             if (
                 judged
                 and previous is not None
@@ -97,7 +116,7 @@ class Walk:
             refs = self._references(moves)
             for event in arriving:
                 if judged and event.kind in MOVES:
-                    self._recheck(event, commit)
+                    self._recheck(event, commit._replace(committed=latest[index]))
                 self.evidence.add(event)
             if pending is not None and pending[0].sha == commit.sha:
                 self._content(commit, pending[1], moves, refs, judged)
@@ -473,6 +492,19 @@ class Walk:
 def _digest(artifact: Artifact | None) -> str | None:
     found = artifact.get("digest") if artifact else None
     return found if isinstance(found, str) else None
+
+
+def _latest_possible(chain: Sequence[Commit], now: dt.datetime) -> list[dt.datetime]:
+    """For each commit of the line, the latest time it can have been made: its own date,
+    unless a later commit on the line (or the auditor's clock) is dated before it, give or
+    take the clock skew allowed between machines."""
+    bound = now + CLOCK_SKEW
+    latest = [bound] * len(chain)
+    for index in range(len(chain) - 1, -1, -1):
+        dated = chain[index].committed
+        latest[index] = min(dated, bound)
+        bound = min(bound, dated + CLOCK_SKEW)
+    return latest
 
 
 def timeline(commits: Sequence[Commit], head: str) -> tuple[list[Commit], dict[str, int]]:

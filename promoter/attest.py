@@ -208,7 +208,8 @@ def _approved_already(
     ]
     if signed and mine:
         proof.signatures.update(ctx.git.signatures([event.sha for event in mine]))
-    void = proof.void_before(target, app, digest)
+    # one from before the digest left the target does not approve its return (a rollback)
+    void = max(proof.void_before(target, app, digest), proof.left_at(target, app, digest))
     return any(proof.why_not_counted(event, since=void, signed=signed) is None for event in mine)
 
 

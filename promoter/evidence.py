@@ -41,6 +41,8 @@ class Evidence:
     ran: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     # (environment, app, digest) -> the newest rollback that took that digest out
     quarantine: dict[Key, Event] = field(default_factory=dict)
+    # (environment, app, digest) -> the newest move that took that digest out
+    departures: dict[Key, Event] = field(default_factory=dict)
     # sha -> its place in history, oldest first (evidence after a rollback comes later)
     position: dict[str, int] = field(default_factory=dict)
     # sha -> when the commit reached the branch, where that is not its own date (a merge)
@@ -57,6 +59,8 @@ class Evidence:
         if event.kind in MOVES:
             for change in event.changes:
                 self._arrive((event.environment, change.app, change.digest), event)
+                if change.previous and change.previous != change.digest:
+                    self.departures[(event.environment, change.app, change.previous)] = event
                 if event.kind == "rollback" and change.previous:
                     self.quarantine[(event.environment, change.app, change.previous)] = event
         elif event.kind == "adopt":
@@ -127,11 +131,14 @@ class Evidence:
             return None
         return rollback
 
-    def why_not_counted(self, event: Event, *, since: int, signed: bool) -> str | None:
+    def why_not_counted(
+        self, event: Event, *, since: int, signed: bool, before: str = "the rollback"
+    ) -> str | None:
         """None when ``event`` (a check record or an approval) counts for a gate; else why
-        not. ``since``: the position of a rollback before which evidence is void."""
+        not. ``since``: the position of the event (``before`` names it) before which
+        evidence is void."""
         if self.position.get(event.sha, -1) <= since:
-            return "recorded before the rollback"
+            return f"recorded before {before}"
         if signed:
             return binding(event.actor.id, self.signatures.get(event.sha), self.people)
         return None
@@ -141,6 +148,12 @@ class Evidence:
         of the rollback that took it out of ``target`` (-1 when there was none)."""
         rollback = self.quarantine.get((target, app, digest))
         return self.position[rollback.sha] if rollback is not None else -1
+
+    def left_at(self, environment: str, app: str, digest: str) -> int:
+        """The position of the move that last took ``digest`` out of ``environment`` (-1
+        when none did): approvals of a rollback to it must come after."""
+        gone = self.departures.get((environment, app, digest))
+        return self.position[gone.sha] if gone is not None else -1
 
 
 def build_evidence(

@@ -49,22 +49,36 @@ def evaluate(
     now: dt.datetime,
     actor: Actor,
     signed: bool = False,
+    rollback: bool = False,
 ) -> tuple[GateResult, ...]:
-    """Every declared gate for promoting ``app``'s ``digest`` from ``sources`` to ``target``.
+    """Every declared gate for promoting ``app``'s ``digest`` from ``sources`` to ``target``
+    (with ``rollback``, for rolling ``target`` back to it).
 
     With ``signed``, a check result or an approval counts only when its commit is signed
     by the identity it claims (see :mod:`promoter.trust`). Evidence recorded before a
-    rollback took ``digest`` out of ``target`` never counts for it.
+    rollback took ``digest`` out of ``target`` never counts for it, and a rollback's
+    approvals must be newer than the move that took ``digest`` out: approving the digest's
+    first arrival is not approving its return.
     """
     results = []
     void = evidence.void_before(target, app, digest)
+    left = evidence.left_at(target, app, digest) if rollback else -1
     if gates.has_checks:
         results.append(_checks(gates, app, digest, sources, evidence, void, signed))
     if gates.soak_seconds is not None:
         results.append(_soak(gates.soak_seconds, app, digest, sources, evidence, now))
     if gates.approvals is not None:
         results.append(
-            _approvals(gates.approvals, app, digest, target, evidence, actor, void, signed)
+            _approvals(
+                gates.approvals,
+                app,
+                digest,
+                target,
+                evidence,
+                actor,
+                (left, f"{short(digest)} left {target}") if left > void else (void, "the rollback"),
+                signed,
+            )
         )
     if gates.window is not None:
         results.append(window_gate(gates.window, now))
@@ -146,10 +160,11 @@ def _approvals(
     target: str,
     evidence: Evidence,
     actor: Actor,
-    void: int,
+    void: tuple[int, str],
     signed: bool,
 ) -> GateResult:
     people = evidence.people
+    since, before = void
     counted: dict[str, str] = {}
     ignored: dict[str, str] = {}
     for event in reversed(evidence.approvals.get((target, app, digest), [])):
@@ -159,7 +174,7 @@ def _approvals(
         if rule.allowed and not people.allowed(who.id, rule.allowed):
             continue
         person = people.key(who.id)
-        why = evidence.why_not_counted(event, since=void, signed=signed)
+        why = evidence.why_not_counted(event, since=since, signed=signed, before=before)
         if why is None:
             counted.setdefault(person, who.id)
         else:

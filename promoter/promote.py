@@ -267,6 +267,7 @@ def plan(
                 now=now,
                 actor=actor,
                 signed=signed,
+                rollback=request.action == "rollback",
             ),
         )
         for m in moves

@@ -679,6 +679,32 @@ def test_rollback_gates_see_approvals_of_the_old_digest(flow: Flow) -> None:
     assert WEB1 in flow.text("dev")
 
 
+def test_a_rollback_needs_approvals_newer_than_its_digests_departure(flow: Flow) -> None:
+    pipeline = flow.work / "environments" / "pipeline.yaml"
+    pipeline.write_text(
+        pipeline.read_text().replace(
+            "  dev: {}\n",
+            "  dev:\n    rollbackGates:\n      approvals: {required: 1, from: [bob@example.com]}\n",
+        )
+    )
+    commit_all(flow.work, "rollbacks of dev need Bob")
+    git(flow.work, "push", "--quiet")
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
+    flow.ok("approve", "web", "--to", "dev", "--digest", WEB1, actor=BOB)  # its first arrival
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB2)
+    before = flow.state()
+    blocked = flow("rollback", "web", "--env", "dev")
+    assert blocked.returncode == 1, blocked.stdout
+    assert "not counted: bob@example.com (recorded before sha256:a1a1a1a1 left dev)" in (
+        blocked.stdout
+    )
+    assert flow.state() == before
+    again = flow.ok("approve", "web", "--to", "dev", "--digest", WEB1, actor=BOB)
+    assert "nothing to do" not in again.stdout  # a new approval: of the return
+    flow.ok("rollback", "web", "--env", "dev")
+    assert WEB1 in flow.text("dev")
+
+
 def test_no_upstream_is_refused_unless_no_push(flow: Flow) -> None:
     git(flow.work, "branch", "--unset-upstream")
     before = flow.state()

@@ -225,6 +225,7 @@ class Walk:
                 now=when,
                 actor=event.actor,
                 signed=signed,
+                rollback=event.kind == "rollback",
             ):
                 if result.status != "pass":
                     self._add(

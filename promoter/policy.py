@@ -71,9 +71,10 @@ def policy_history(git: Git, pipeline_path: str) -> list[PolicyEvent]:
         if known is not None and (tip == head or git.extends_linearly(tip, head)):
             events = known
             if tip != head and git.changed(tip, head, pipeline_path):
-                events = policy_events(git, pipeline_path, f"{tip}..{head}", base=tip) + known
+                newer = policy_events(git, pipeline_path, f"{tip}..{head}", base=tip)
+                events = None if newer is None else newer + known
     if events is None:
-        events = policy_events(git, pipeline_path)
+        events = policy_events(git, pipeline_path) or []
     if use:
         document = {"path": pipeline_path, "tip": head, "events": [_row(e) for e in events]}
         eventcache.store_document(git.git_dir, _CACHE, Path(__file__), document)
@@ -101,10 +102,11 @@ def _read(rows: Any) -> list[PolicyEvent] | None:
 
 def policy_events(
     git: Git, pipeline_path: str, rev: str = "HEAD", *, base: str | None = None
-) -> list[PolicyEvent]:
+) -> list[PolicyEvent] | None:
     """Every commit of the branch's first-parent line that changed a policy, newest first:
     one ``git log -p`` of the pipeline file. With ``base`` (``rev`` being ``base..HEAD``),
-    the file as it stood at ``base`` is where the comparison starts."""
+    the file as it stood at ``base`` is where the comparison starts; None when that version
+    is not valid (the policy to compare with is then further back: read the whole line)."""
     model = FileModel(pipeline_path)
     previous: Pipeline | None = None
     found: list[PolicyEvent] = []
@@ -115,6 +117,8 @@ def policy_events(
         if text is not None:
             model.lines = text.removesuffix("\n").split("\n")
             previous = pipeline_of(model)
+            if previous is None:
+                return None
     for commit, diffs in git.log_patches(rev, [pipeline_path], first_parent=True, reverse=True):
         for diff in diffs:
             if diff.path == pipeline_path:

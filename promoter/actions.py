@@ -316,17 +316,38 @@ def run_audit(ctx: Context, *, require_signed: bool = False) -> list[AuditFindin
     local event cache, which anyone who can write to ``.git`` could edit."""
     from promoter.audit import audit
 
-    snapshot = load_snapshot(ctx.layout)
     env_dir = ctx.git_path(ctx.layout.display(ctx.layout.env_dir))
     pipeline_path = ctx.git_path(ctx.layout.display(ctx.layout.pipeline_file))
     return audit(
         ctx.git,
-        snapshot,
+        _committed_snapshot(ctx, env_dir),
         env_dir=env_dir,
         pipeline_path=pipeline_path,
         require_signed=require_signed,
         now=ctx.now(),
     )
+
+
+def _committed_snapshot(ctx: Context, env_dir: str) -> Snapshot:
+    """The environment files as HEAD holds them: uncommitted edits are no part of what git
+    proves. Read from the working tree when it holds none there (the usual case)."""
+    inside = "" if env_dir == "." else env_dir + "/"
+    dirty = [path for path in ctx.git.worktree().dirty if path.startswith(inside)]
+    if not dirty or ctx.git.head_or_none() is None:
+        return load_snapshot(ctx.layout)
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="promoter-audit-") as scratch:
+        top = Path(scratch)
+        for path in ctx.git.files_at("HEAD", env_dir):
+            text = ctx.git.show("HEAD", path)
+            if text is not None:
+                (top / path).parent.mkdir(parents=True, exist_ok=True)
+                (top / path).write_text(text, encoding="utf-8", newline="")
+        root = top / ctx.git_path(".") if ctx.git_path(".") != "." else top
+        pipeline = top / ctx.git_path(ctx.layout.display(ctx.layout.pipeline_file))
+        return load_snapshot(Layout(root, pipeline))
 
 
 def rolled_back_cells(layout: Layout, report: StatusReport) -> dict[tuple[str, str], RolledBack]:

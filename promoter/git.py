@@ -600,6 +600,11 @@ class Git:
                 "when every record is whole",
             ) from None
 
+    def files_at(self, rev: str, folder: str) -> list[str]:
+        """The paths of the files ``rev`` holds under ``folder`` (repository-relative)."""
+        out = self.run("ls-tree", "-r", "-z", "--name-only", rev, "--", folder)
+        return [path for path in out.split("\0") if path]
+
     def show(self, rev: str, path: str) -> str | None:
         """The text of ``path`` at ``rev``, or None when it did not exist there."""
         from git import GitCommandError

@@ -531,3 +531,15 @@ def test_where_an_environment_is_protected_dates_need_a_signed_acknowledgement(
     flow.ok("acknowledge", earlier, "--reason", "a clock was wrong; INC-7")
     code, findings = audit_json(flow)
     assert code == 0 and findings[0]["acknowledged"] is not None
+
+
+def test_audit_proves_what_head_holds_not_uncommitted_edits(flow: Flow) -> None:
+    to_staging(flow)
+    qa = flow.work / "environments" / "qa.yaml"
+    qa.write_text(qa.read_text().replace(WEB1, WEB2))  # not committed: no part of history
+    (flow.work / "environments" / "pipeline.yaml").write_text("not: [a pipeline\n")
+    assert audit_json(flow) == (0, [])
+    assert WEB2 in qa.read_text()  # left as it was
+    commit_all(flow.work, "edits")  # committed, they are judged (the pipeline is broken)
+    assert flow("audit").returncode == 3
+    flow.recheck = False  # the audit at the end would stop at the broken pipeline too

@@ -160,7 +160,6 @@ def compare(old: Pipeline | None, new: Pipeline) -> list[PolicyChange]:
                         weakens,
                     )
                 )
-    changes.extend(_people(old, new))
     return changes
 
 
@@ -187,11 +186,14 @@ def _environment(
             f"{', '.join(after.sources) or 'none'}",
             not after.sources or not set(after.sources) >= set(before.sources),
         )
-    for label, was, now in (
-        ("", before.gates, after.gates),
-        ("hotfix ", _hotfix(before), _hotfix(after)),
-        ("rollback ", _rollback(before), _rollback(after)),
-    ):
+    sets = [("", before.gates, after.gates)]
+    # Hotfix and rollback gates that are not declared follow the main ones: a change of
+    # those is said once, above.
+    if before.hotfix_gates is not None or after.hotfix_gates is not None:
+        sets.append(("hotfix ", _hotfix(before), _hotfix(after)))
+    if before.rollback_gates is not None or after.rollback_gates is not None:
+        sets.append(("rollback ", _rollback(before), _rollback(after)))
+    for label, was, now in sets:
         yield from _gates(f"{name} {label}", name, was, now, old, new, before.sources)
 
 
@@ -244,16 +246,60 @@ def _approvals(
     after = now.approvals.required if now.approvals else 0
     if before != after:
         yield PolicyChange(name, f"{prefix}approvals {before} → {after}", after < before)
-    if was.approvals and now.approvals:
-        old_from, new_from = set(was.approvals.allowed), set(now.approvals.allowed)
-        if old_from and not new_from:
-            yield PolicyChange(name, f"{prefix}approvers: anyone (was a list)", True)
-        elif new_from - old_from and old_from:
-            added = ", ".join(sorted(new_from - old_from))
-            yield PolicyChange(name, f"{prefix}approvers added: {added}", True)
-        if old_from - new_from and new_from:
-            removed = ", ".join(sorted(old_from - new_from))
-            yield PolicyChange(name, f"{prefix}approvers removed: {removed}", False)
+    if not (was.approvals and now.approvals):
+        return
+    if was.approvals.allowed and not now.approvals.allowed:
+        yield PolicyChange(name, f"{prefix}approvers: anyone (was a list)", True)
+        return
+    if now.approvals.allowed and not was.approvals.allowed:
+        yield PolicyChange(name, f"{prefix}approvers: a list (was anyone)", False)
+        return
+    # Compared as identities, each through its own pipeline's people: naming a person
+    # instead of their email changes nothing, giving them a login more lets it approve.
+    was_in = _admitted(old, was.approvals.allowed)
+    now_in = _admitted(new, now.approvals.allowed)
+    old_ids = set().union(*was_in.values())
+    new_ids = set().union(*now_in.values())
+    gained = _described(now_in, new_ids - old_ids, "added", "gains")
+    if gained:
+        yield PolicyChange(name, f"{prefix}approvers: {gained}", True)
+    lost = _described(was_in, old_ids - new_ids, "removed", "loses")
+    if lost:
+        yield PolicyChange(name, f"{prefix}approvers: {lost}", False)
+
+
+def _admitted(pipeline: Pipeline, allowed: tuple[str, ...]) -> dict[str, set[str]]:
+    """Who each entry of an approvers list admits, by person (or the entry itself): every
+    identity of theirs, case-folded as identities are matched."""
+    folded = {
+        identity.casefold(): person.key
+        for person in pipeline.people.values()
+        for identity in person.identities
+    }
+    admitted: dict[str, set[str]] = {}
+    for entry in allowed:
+        key = folded.get(entry.strip().casefold())
+        if key is not None:
+            person = pipeline.people[key]
+            admitted.setdefault(key, set()).update(i.casefold() for i in person.identities)
+        else:
+            admitted.setdefault(entry, set()).add(entry.strip().casefold())
+    return admitted
+
+
+def _described(admitted: dict[str, set[str]], changed: set[str], whole: str, part: str) -> str:
+    """``changed`` identities, said per person: all of someone's (``whole``), or some of
+    them (``part``)."""
+    wholes, parts = [], []
+    for label, identities in sorted(admitted.items()):
+        mine = identities & changed
+        if not mine:
+            continue
+        if mine == identities:
+            wholes.append(label)
+        else:
+            parts.append(f"{label} {part} {', '.join(sorted(mine))}")
+    return "; ".join(([f"{whole} {', '.join(wholes)}"] if wholes else []) + parts)
 
 
 def _window(prefix: str, name: str, was: GateSet, now: GateSet) -> Iterator[PolicyChange]:
@@ -286,25 +332,3 @@ def _window(prefix: str, name: str, was: GateSet, now: GateSet) -> Iterator[Poli
             f"{prefix}freeze added: {freeze.start}..{freeze.end} {freeze.reason or ''}".rstrip(),
             False,
         )
-
-
-def _people(old: Pipeline, new: Pipeline) -> Iterator[PolicyChange]:
-    """Identities added to a person who approves: whoever holds them may now approve."""
-    for key, person in new.people.items():
-        before = old.people.get(key)
-        added = set(person.identities) - set(before.identities if before else (key,))
-        if not added:
-            continue
-        for env in new.environments.values():
-            approvers = {
-                entry
-                for gates in (env.gates, env.hotfix_gates, env.rollback_gates)
-                if gates is not None and gates.approvals is not None
-                for entry in gates.approvals.allowed
-            }
-            if approvers & set(person.identities):
-                yield PolicyChange(
-                    env.name,
-                    f"{env.name} approver {key} gains {', '.join(sorted(added))}",
-                    True,
-                )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from promoter.filehistory import FileModel
-from promoter.policy import pipeline_of
+from promoter.policy import compare, pipeline_of
 from tests.conftest import CASES
 
 PIPELINE = (CASES / "positive" / "all-gates" / "environments" / "pipeline.yaml").read_text()
@@ -38,3 +38,44 @@ def test_a_version_the_rules_of_validate_refuse_is_no_pipeline(old: str, new: st
     # refused to act on would make the gates fail to read it (an internal error).
     assert old in PIPELINE
     assert pipeline_of(version(PIPELINE.replace(old, new))) is None
+
+
+def approvers(text: str) -> str:
+    """A pipeline of one protected environment whose approvals are ``text``."""
+    return (
+        "apiVersion: promoter/v1\nkind: Pipeline\n" + text + "environments:\n  dev: {}\n"
+        "  prod:\n    from: dev\n    protected: true\n    gates:\n      approvals:\n"
+    )
+
+
+def changes(old: str, new: str) -> list[tuple[str, bool]]:
+    was, now = pipeline_of(version(old)), pipeline_of(version(new))
+    assert was is not None and now is not None
+    return [(change.text, change.weakens) for change in compare(was, now)]
+
+
+PEOPLE = "people:\n  alice:\n    email: alice@example.com\n    github: alice-gh\n"
+
+
+def test_naming_a_person_instead_of_their_email_changes_no_policy() -> None:
+    old = approvers(PEOPLE) + "        required: 1\n        from: [alice@example.com]\n"
+    new = approvers(PEOPLE) + "        required: 1\n        from: [alice]\n"
+    assert changes(old, new) == []
+
+
+def test_approvers_gained_are_said_per_person_and_weaken() -> None:
+    old = approvers("") + "        required: 1\n        from: [alice@example.com]\n"
+    new = approvers(PEOPLE) + "        required: 1\n        from: [alice, bob@example.com]\n"
+    assert changes(old, new) == [
+        ("prod approvers: added bob@example.com; alice gains alice, alice-gh", True)
+    ]
+    assert changes(new, old) == [
+        ("prod approvers: removed bob@example.com; alice loses alice, alice-gh", False)
+    ]
+
+
+def test_an_identity_added_to_an_approver_in_people_weakens() -> None:
+    old = approvers(PEOPLE) + "        required: 1\n        from: [alice]\n"
+    more = PEOPLE + "    gitlab: alice-gl\n"
+    new = approvers(more) + "        required: 1\n        from: [alice]\n"
+    assert changes(old, new) == [("prod approvers: alice gains alice-gl", True)]

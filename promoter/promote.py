@@ -391,12 +391,15 @@ def _promotions(snapshot: Snapshot, request: Request, evidence: Evidence) -> Out
             continue
         for source in sources:  # build once: the digest must have come through the workflow
             if evidence.arrival(source, app, chosen.digest) is None:
+                entry = not snapshot.pipeline.environments[source].sources
                 refusals.append(
                     (
                         app,
                         f"{short(chosen.digest)} reached {source} without a recorded "
-                        "promotion (a manual edit, or an environment-specific build?); "
-                        "`promoter audit` shows how it got there",
+                        f"{'publication' if entry else 'promotion'} (a manual edit, or an "
+                        "environment-specific build?); `promoter audit` shows how it got "
+                        "there (a repository that predates promoter runs `promoter adopt` "
+                        "once)",
                     )
                 )
                 break

@@ -57,7 +57,7 @@ def plan_text(plan: Plan, *, diff: bool = False) -> str:
             )
     lines.extend(f"  {app}: already runs the digest, nothing to do" for app in plan.unchanged)
     lines.extend(f"  {app}: left out ({reason})" for app, reason in plan.waiting)
-    lines.extend(f"  refused: {reason}" for _, reason in plan.refusals)
+    lines.extend(f"  {app + ': ' if app else ''}refused: {reason}" for app, reason in plan.refusals)
     if diff and plan.moves and not plan.refusals:
         lines += ["", plan.diff().rstrip("\n"), "", "commit message:", ""]
         lines += ["    " + line if line else "" for line in plan.message.rstrip("\n").split("\n")]

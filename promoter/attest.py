@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from promoter import records
+from promoter import records, reference
 from promoter.actions import (
     Context,
     as_committed,
@@ -103,7 +103,7 @@ def check_name_note(pipeline: Pipeline, environment: str, check: str) -> str | N
                 wanted.setdefault(name, []).append(successor)
     if check in wanted:
         return None
-    close = sorted(name for name in wanted if _one_edit(check, name))
+    close = sorted(name for name in wanted if reference.one_edit(check, name))
     if close:
         raise Refused(
             f"no gate asks for a check {check!r} from {environment}; did you mean "
@@ -115,24 +115,6 @@ def check_name_note(pipeline: Pipeline, environment: str, check: str) -> str | N
         f"warning: no gate asks for a check {check!r} from {environment} (the gates of its "
         f"successors ask for: {asked}); it is recorded, but counts for no promotion"
     )
-
-
-def _one_edit(one: str, other: str) -> bool:
-    """Whether two names differ by one insertion, deletion, substitution or swap."""
-    if one == other or abs(len(one) - len(other)) > 1:
-        return False
-    if len(one) == len(other):
-        diff = [i for i, (a, b) in enumerate(zip(one, other, strict=True)) if a != b]
-        if len(diff) == 1:
-            return True
-        return (
-            len(diff) == 2
-            and diff[1] == diff[0] + 1
-            and one[diff[0]] == other[diff[1]]
-            and one[diff[1]] == other[diff[0]]
-        )
-    short, long = (one, other) if len(one) < len(other) else (other, one)
-    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 def approve(

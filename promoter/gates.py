@@ -169,11 +169,13 @@ def _approvals(
     ignored: dict[str, str] = {}
     for event in reversed(evidence.approvals.get((target, app, digest), [])):
         who = event.actor
-        if people.same(who.id, actor.id):
-            continue  # four eyes: nobody approves their own promotion
-        if rule.allowed and not people.allowed(who.id, rule.allowed):
-            continue
         person = people.key(who.id)
+        if people.same(who.id, actor.id):  # four eyes: nobody approves their own promotion
+            ignored.setdefault(person, f"{who.id} (would approve their own promotion)")
+            continue
+        if rule.allowed and not people.allowed(who.id, rule.allowed):
+            ignored.setdefault(person, f"{who.id} (not among the approvers)")
+            continue
         why = evidence.why_not_counted(event, since=since, signed=signed, before=before)
         if why is None:
             counted.setdefault(person, who.id)

@@ -204,6 +204,25 @@ def _instant(text: str) -> dt.datetime | None:
         return None
 
 
+def _misspelt_person(entry: Any, people: Any) -> str | None:
+    """The person ``entry`` is one typo away from, when it names no identity of anyone
+    in ``people`` (an entry that is no one's can still be a login of someone unlisted)."""
+    if not isinstance(entry, str) or not isinstance(people, dict):
+        return None
+    names: set[str] = set()
+    for key, person in people.items():
+        names.add(str(key).casefold())
+        for value in person.values() if isinstance(person, dict) else ():
+            for item in _list(value) or [value]:
+                if isinstance(item, str):
+                    names.add(item.casefold())
+    folded = entry.strip().casefold()
+    if folded in names:
+        return None
+    close = sorted(str(key) for key in people if reference.one_edit(folded, str(key).casefold()))
+    return close[0] if close else None
+
+
 def gate_semantics(doc: Document, base: KeyPath, gates: Mapping[str, Any]) -> list[Finding]:
     """Rules for one gate set that a schema cannot express."""
     findings: list[Finding] = []
@@ -225,6 +244,19 @@ def gate_semantics(doc: Document, base: KeyPath, gates: Mapping[str, Any]) -> li
                     "identities may approve; lower `required` or add approvers",
                 )
             )
+        people = doc.data.get("people") if isinstance(doc.data, dict) else None
+        for index, entry in enumerate(_list(allowed)):
+            near = _misspelt_person(entry, people)
+            if near is not None:
+                findings.append(
+                    at(
+                        doc,
+                        (*base, "approvals", "from", index),
+                        "approvals",
+                        f"approver {entry!r} is nobody in `people`: did you mean {near!r}? "
+                        "As written, nobody can give that approval",
+                    )
+                )
     window = gates.get("window")
     if not isinstance(window, dict):
         return findings

@@ -175,3 +175,21 @@ def parse_digest_ref(value: str, *, prefix_ok: bool = True) -> DigestRef:
     if prefix_ok and _HEX_RE.fullmatch(value.removeprefix("sha256:")):
         problem += "; a shortened digest needs at least 12 hex digits"
     raise ValueError(problem)
+
+
+def one_edit(one: str, other: str) -> bool:
+    """Whether two names differ by one insertion, deletion, substitution or swap."""
+    if one == other or abs(len(one) - len(other)) > 1:
+        return False
+    if len(one) == len(other):
+        diff = [i for i, (a, b) in enumerate(zip(one, other, strict=True)) if a != b]
+        if len(diff) == 1:
+            return True
+        return (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and one[diff[0]] == other[diff[1]]
+            and one[diff[1]] == other[diff[0]]
+        )
+    short, long = (one, other) if len(one) < len(other) else (other, one)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))

@@ -122,6 +122,9 @@ def test_approvals_are_distinct_allowed_and_never_your_own() -> None:
     assert result.status == "pass"
     (own,) = run(gates, events, T0, actor=parse_actor("Bob <bob@example.com>"))
     assert own.status == "pending"
+    # what does not count is said, with why
+    assert "bob@example.com (would approve their own promotion)" in own.reason
+    assert "carol@example.com (not among the approvers)" in own.reason
 
 
 WINDOW = Window(

@@ -19,6 +19,7 @@ from promoter.actions import (
     land_checked,
     require_known,
     resolve_digest,
+    run_audit,
 )
 from promoter.errors import Refused, UsageError
 from promoter.filehistory import entered
@@ -289,8 +290,10 @@ def acknowledge(
     from promoter.audit.report import CODES
 
     if code is not None and code not in CODES:
+        close = [known for known in sorted(CODES) if reference.one_edit(code, known)]
         raise UsageError(
-            f"unknown finding code {code!r}", hint=f"Known codes: {', '.join(sorted(CODES))}"
+            f"unknown finding code {code!r}" + (f"; did you mean {close[0]!r}?" if close else ""),
+            hint=f"Known codes: {', '.join(sorted(CODES))}",
         )
     if not " ".join(reason.split()):
         raise UsageError("--reason is empty", hint="Say how the finding was dealt with")
@@ -299,6 +302,19 @@ def acknowledge(
         raise UsageError(
             f"{sha!r} is not a commit of this branch",
             hint="Name the commit `promoter audit` reports (its sha, as printed)",
+        )
+    # only what the audit finds there can be acknowledged: an acknowledgement waiting for
+    # a finding that does not exist yet would silence it when it comes
+    signed = code in ("unsigned", "signer-mismatch")  # what only --require-signed finds
+    found = sorted({f.code for f in run_audit(ctx, require_signed=signed) if f.sha == target})
+    if not found or (code is not None and code not in found):
+        what = f"no {code} finding" if code and found else "no audit finding"
+        raise Refused(
+            f"commit {target[:12]} has {what}"
+            + (f" (it has: {', '.join(found)})" if found else "")
+            + ": there is nothing to acknowledge",
+            hint="Name a commit (and code) that `promoter audit` reports (with "
+            "--require-signed, for unsigned and signer-mismatch); nothing was written",
         )
     made: list[Event] = []
 

@@ -479,6 +479,18 @@ def test_an_acknowledged_finding_no_longer_fails_the_audit(flow: Flow) -> None:
     assert audit_json(flow)[0] == 1  # red, however long ago
     usage = flow("acknowledge", "0" * 12, "--reason", "x")
     assert usage.returncode == 2 and "not a commit of this branch" in usage.stderr
+    typo = flow("acknowledge", edit[:12], "--code", "manual-chang", "--reason", "x")
+    assert typo.returncode == 2 and "did you mean 'manual-change'?" in typo.stderr
+    before = flow.state()
+    clean = flow("acknowledge", flow.made[0], "--reason", "nothing wrong here")
+    assert clean.returncode == 1, clean.stdout + clean.stderr
+    assert "has no audit finding: there is nothing to acknowledge" in clean.stdout + clean.stderr
+    other = flow("acknowledge", edit, "--code", "protected-change", "--reason", "x")
+    assert other.returncode == 1
+    assert "has no protected-change finding (it has: manual-change)" in (
+        other.stdout + other.stderr
+    )
+    assert flow.state() == before
     flow.ok("acknowledge", edit[:12], "--reason", "reverted in the next commit; INC-42")
     code, findings = audit_json(flow)
     assert code == 0

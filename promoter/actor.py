@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from promoter.errors import UsageError
+
 
 class Actor(NamedTuple):
     """An identity as recorded in trailers, ``Name <id>``; ``id`` is an email or a login."""
@@ -40,7 +42,14 @@ def current_actor(
     """The acting identity: PROMOTER_ACTOR, a CI system's user, or the git identity."""
     env = os.environ if environ is None else environ
     if env.get("PROMOTER_ACTOR"):
-        return parse_actor(env["PROMOTER_ACTOR"])
+        actor = parse_actor(env["PROMOTER_ACTOR"])
+        if not actor.id or any(c.isspace() or c in "<>" or ord(c) < 32 for c in actor.id):
+            raise UsageError(
+                f"PROMOTER_ACTOR={env['PROMOTER_ACTOR']!r} names no identity: give "
+                "`Name <email>` or a login, without spaces in the email or login",
+                hint="e.g. PROMOTER_ACTOR='Release Bot <release-bot@example.com>', or unset it",
+            )
+        return actor
     if env.get("GITHUB_ACTIONS") == "true" and env.get("GITHUB_ACTOR"):
         login = env.get("GITHUB_TRIGGERING_ACTOR") or env["GITHUB_ACTOR"]
         run = None

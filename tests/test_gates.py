@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from promoter.actor import Actor, current_actor, parse_actor
+from promoter.errors import UsageError
 from promoter.evidence import build_evidence
 from promoter.gates import clears_together, evaluate, overall, window_gate
 from promoter.git import Commit, trailer_fields
@@ -284,3 +285,11 @@ def test_a_freeze_that_ends_at_a_time_ends_then() -> None:
     frozen = window_gate(window, dt.datetime(2026, 12, 25, 10, 0, tzinfo=dt.UTC))
     assert frozen.reason.startswith("frozen: Holidays, until Sat 2026-12-26 06:00")
     assert frozen.clears_at == dt.datetime(2026, 12, 26, 6, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize("value", ["Alice <>", "Alice <alice @example.com>", "<<>>", "a\tb"])
+def test_a_promoter_actor_that_names_no_identity_is_a_usage_error(value: str) -> None:
+    with pytest.raises(UsageError, match="names no identity"):
+        current_actor("Git User", "git@example.com", {"PROMOTER_ACTOR": value})
+    ok = current_actor(None, None, {"PROMOTER_ACTOR": "Release Bot <bot@example.com>"})
+    assert ok == Actor("bot@example.com", "Release Bot")

@@ -164,6 +164,9 @@ def parse_digest_ref(value: str, *, prefix_ok: bool = True) -> DigestRef:
         return DigestRef(value)
     if "@" in value:
         image, _, digest = value.partition("@")
+        # IMAGE:TAG@sha256:… (what `docker buildx imagetools` and registries print): the
+        # digest pins it, the tag is only a label
+        image = split_tag(image)[0]
         problem = explain_image(image) or explain_digest(digest)
         if problem:
             raise ValueError(problem)
@@ -171,10 +174,13 @@ def parse_digest_ref(value: str, *, prefix_ok: bool = True) -> DigestRef:
     match = _PREFIX_RE.match(value) if prefix_ok else None
     if match:
         return DigestRef(prefix=match.group(1))
-    problem = explain_digest(value) or f"{show(value)} is not a digest"
-    if prefix_ok and _HEX_RE.fullmatch(value.removeprefix("sha256:")):
-        problem += "; a shortened digest needs at least 12 hex digits"
-    raise ValueError(problem)
+    hexpart = value.removeprefix("sha256:")
+    if prefix_ok and hexpart and _HEX_RE.fullmatch(hexpart):
+        raise ValueError(
+            f"{show(value)} is a shortened digest of {len(hexpart)} hex digits; name at least "
+            "12 (or the whole sha256:…)"
+        )
+    raise ValueError(explain_digest(value) or f"{show(value)} is not a digest")
 
 
 def one_edit(one: str, other: str) -> bool:

@@ -1053,7 +1053,12 @@ def test_digests_as_skopeo_prints_them_and_unique_prefixes(flow: Flow) -> None:
     unknown = flow("rollback", "web", "--env", "dev", "--to", "c3c3c3c3c3c3")
     assert unknown.returncode == 2 and "no digest dev ran for web starts with" in unknown.stderr
     short = flow("rollback", "web", "--env", "dev", "--to", "a1a1a1a1")
-    assert short.returncode == 2 and "at least 12 hex digits" in short.stderr
+    assert short.returncode == 2 and "a shortened digest of 8 hex digits" in short.stderr
+    assert "name at least 12" in short.stderr and "mutable tag" not in short.stderr
+    # IMAGE:TAG@DIGEST, as registries and `docker buildx imagetools` print it
+    flow.ok(
+        "record", "dev", "web", "--check", "unit-tests=passed", "--digest", f"{image}:1.0@{WEB1}"
+    )
     twin = "sha256:" + "a1" * 6 + "ee" * 26
     flow.ok("publish", "web", "--to", "dev", "--digest", twin)
     both = flow("rollback", "web", "--env", "dev", "--to", "a1a1a1a1a1a1")

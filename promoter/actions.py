@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from promoter import clock, records, yamlio
+from promoter import clock, records, reference, yamlio
 from promoter.actor import Actor, current_actor
 from promoter.errors import GitError, Refused, UsageError
 from promoter.evidence import Evidence, build_evidence
@@ -129,7 +129,10 @@ def make_plan(ctx: Context, request: Request) -> Plan:
     pipeline = load_snapshot(ctx.layout, only=()).pipeline
     if request.target not in pipeline.environments:
         known = ", ".join(pipeline.environments)
-        raise UsageError(f"unknown environment {request.target!r} (known: {known})")
+        raise UsageError(
+            f"unknown environment {request.target!r} (known: {known})"
+            + reference.did_you_mean(request.target, pipeline.environments)
+        )
     needed = {request.target, *pipeline.environments[request.target].sources}
     snapshot, documents = load_checked(ctx.layout, only=needed)
     head = ctx.git.head_or_none()
@@ -232,12 +235,17 @@ def require_known(
     snapshot: Snapshot, *, environment: str | None = None, app: str | None = None
 ) -> None:
     """Raise a usage error for an environment the pipeline lacks or an app no file has."""
-    if environment and environment not in snapshot.pipeline.environments:
-        known = ", ".join(snapshot.pipeline.environments)
-        raise UsageError(f"unknown environment {environment!r} (known: {known})")
+    envs = snapshot.pipeline.environments
+    if environment and environment not in envs:
+        raise UsageError(
+            f"unknown environment {environment!r} (known: {', '.join(envs)})"
+            + reference.did_you_mean(environment, envs)
+        )
     if app and app not in snapshot.apps:
         raise UsageError(
-            f"unknown app {app!r} (known: {', '.join(snapshot.apps)})", hint="Check the spelling"
+            f"unknown app {app!r} (known: {', '.join(snapshot.apps)})"
+            + reference.did_you_mean(app, snapshot.apps),
+            hint="Check the spelling",
         )
 
 

@@ -223,7 +223,8 @@ def _artifact(snapshot: Snapshot, environment: str, app: str) -> Artifact:
     artifact = snapshot.states[environment].artifacts.get(app)
     if artifact is None:
         raise UsageError(
-            f"app {app!r} does not run in {environment}",
+            f"app {app!r} does not run in {environment}"
+            + reference.did_you_mean(app, snapshot.states[environment].artifacts),
             hint=f"Known there: {', '.join(snapshot.states[environment].artifacts) or 'none'}",
         )
     return artifact

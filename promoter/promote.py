@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from promoter import records
+from promoter import records, reference
 from promoter.actor import Actor
 from promoter.errors import UsageError
 from promoter.evidence import Evidence, evidence_shas
@@ -201,14 +201,17 @@ def _gate_set(pipeline: Pipeline, target: str, request: Request) -> GateSet:
 
 def _check_names(snapshot: Snapshot, request: Request) -> None:
     pipeline = snapshot.pipeline
-    if request.target not in pipeline.environments:
+    envs = pipeline.environments
+    if request.target not in envs:
         raise UsageError(
-            f"unknown environment {request.target!r} (known: {', '.join(pipeline.environments)})",
+            f"unknown environment {request.target!r} (known: {', '.join(envs)})"
+            + reference.did_you_mean(request.target, envs),
             hint="Check the spelling of --to/--env",
         )
-    if request.source and request.source not in pipeline.environments:
+    if request.source and request.source not in envs:
         raise UsageError(
-            f"unknown environment {request.source!r} (known: {', '.join(pipeline.environments)})",
+            f"unknown environment {request.source!r} (known: {', '.join(envs)})"
+            + reference.did_you_mean(request.source, envs),
             hint="Check the spelling of --from",
         )
     known = set(snapshot.apps)
@@ -216,7 +219,8 @@ def _check_names(snapshot: Snapshot, request: Request) -> None:
         if app not in known and request.action != "publish":
             where = ", ".join(snapshot.states)
             raise UsageError(
-                f"app {app!r} is in none of {where} (known there: {', '.join(sorted(known))})",
+                f"app {app!r} is in none of {where} (known there: {', '.join(sorted(known))})"
+                + reference.did_you_mean(app, known),
                 hint="Check the spelling, or promote it through the environments before",
             )
 

@@ -199,3 +199,9 @@ def one_edit(one: str, other: str) -> bool:
         )
     short, long = (one, other) if len(one) < len(other) else (other, one)
     return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for a known name one typo from ``name``, else nothing."""
+    close = sorted(other for other in known if one_edit(name, other))
+    return f"; did you mean {close[0]!r}?" if close else ""

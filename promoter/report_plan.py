@@ -41,8 +41,10 @@ def plan_text(plan: Plan, *, diff: bool = False) -> str:
     """What a plan will do (or why it may not), gate by gate."""
     request = plan.request
     route = {
-        "promote": " → ".join(
-            [", ".join(plan.event.sources) if plan.event else "?", request.target]
+        "promote": (
+            f"{', '.join(plan.event.sources)} → {request.target}"
+            if plan.event and plan.event.sources
+            else f"into {request.target}"
         ),
         "publish": f"new build → {request.target}",
         "rollback": f"roll back {request.target}",

@@ -9,6 +9,7 @@ from typing import Literal, NamedTuple
 
 from promoter.errors import UsageError
 from promoter.model import Artifact, Snapshot
+from promoter.reference import did_you_mean
 
 CellState = Literal["current", "pending", "waiting", "rolled-back"]
 
@@ -93,7 +94,8 @@ def _pick(kind: str, wanted: Sequence[str], known: Sequence[str]) -> tuple[str, 
     unknown = [name for name in wanted if name not in known]
     if unknown:
         raise UsageError(
-            f"unknown {kind} {unknown[0]!r} (known: {', '.join(known)})",
+            f"unknown {kind} {unknown[0]!r} (known: {', '.join(known)})"
+            + did_you_mean(unknown[0], known),
             hint=f"Check the spelling of --{kind[:3]}",
         )
     return tuple(name for name in known if name in wanted) if wanted else tuple(known)

@@ -1063,3 +1063,25 @@ def test_digests_as_skopeo_prints_them_and_unique_prefixes(flow: Flow) -> None:
     flow.ok("publish", "web", "--to", "dev", "--digest", twin)
     both = flow("rollback", "web", "--env", "dev", "--to", "a1a1a1a1a1a1")
     assert both.returncode == 2 and "names 2 digests" in both.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "meant"),
+    [
+        (("gates", "web", "--to", "stagin"), "staging"),
+        (("promote", "web", "--to", "prdo"), "prod"),
+        (("rollback", "web", "--env", "prdo", "--to", "a1a1a1a1a1a1"), "prod"),
+        (("status", "--env", "qaa"), "qa"),
+        (("history", "--env", "pref"), "perf"),
+        (("record", "dev", "wbe", "--check", "unit-tests=passed"), "web"),
+    ],
+)
+def test_a_name_one_typo_off_is_met_with_did_you_mean(
+    flow: Flow, args: tuple[str, ...], meant: str
+) -> None:
+    flow.ok("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
+    before = flow.state()
+    result = flow(*args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"did you mean {meant!r}?" in result.stderr
+    assert flow.state() == before

@@ -9,6 +9,7 @@ import click
 
 from promoter.cli.options import change_options, checked_digest, full_digest
 from promoter.errors import ExitCode
+from promoter.reference import did_you_mean
 
 if TYPE_CHECKING:
     from promoter.promote import Request
@@ -263,7 +264,10 @@ def rollback(
         ctx = actions.open_context(layout, writing=False)
         known = load_snapshot(layout, only=()).pipeline.environments
         if target not in known:
-            raise UsageError(f"unknown environment {target!r} (known: {', '.join(known)})")
+            raise UsageError(
+                f"unknown environment {target!r} (known: {', '.join(known)})"
+                + did_you_mean(target, known)
+            )
         wanted = actions.resolve_digest(ctx, to_digest, [target], app, None)
     request = Request("rollback", target, (app,), to_digest=wanted)
     return _run(request, repo, pipeline, dry_run=dry_run, push=push, output=output)

@@ -119,15 +119,22 @@ def policy_events(
             previous = pipeline_of(model)
             if previous is None:
                 return None
+    broken: str | None = None  # the first commit since the last valid version, if invalid
     for commit, diffs in git.log_patches(rev, [pipeline_path], first_parent=True, reverse=True):
         for diff in diffs:
             if diff.path == pipeline_path:
                 model.apply(diff)
         current = pipeline_of(model)
         if current is None:
+            broken = broken or commit.sha
             continue  # an invalid version: promoter refused to act on it
         changes = compare(previous, current)
         previous = current
+        if changes and broken:
+            # made somewhere from `broken` on: the versions in between did not validate
+            note = f" (changed since {broken[:12]}; the pipeline did not validate in between)"
+            changes = [change._replace(text=change.text + note) for change in changes]
+        broken = None
         if changes:
             author = f"{commit.author_name} <{commit.author_email}>"
             found.append(PolicyEvent(commit.sha, commit.committed, author, tuple(changes)))

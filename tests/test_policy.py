@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from promoter.filehistory import FileModel
-from promoter.policy import compare, pipeline_of
+from promoter.git import Git
+from promoter.policy import compare, pipeline_of, policy_events
 from tests.conftest import CASES
+from tests.gitutil import commit_all, remote_with_clone
 
 PIPELINE = (CASES / "positive" / "all-gates" / "environments" / "pipeline.yaml").read_text()
 
@@ -79,3 +83,20 @@ def test_an_identity_added_to_an_approver_in_people_weakens() -> None:
     more = PEOPLE + "    gitlab: alice-gl\n"
     new = approvers(more) + "        required: 1\n        from: [alice]\n"
     assert changes(old, new) == [("prod approvers: alice gains alice-gl", True)]
+
+
+def test_a_change_made_while_the_pipeline_did_not_validate_names_where_it_began(
+    tmp_path: Path,
+) -> None:
+    work, _ = remote_with_clone(tmp_path, CASES / "flow")
+    pipeline = work / "environments" / "pipeline.yaml"
+    text = pipeline.read_text()
+    pipeline.write_text(text.replace("      soak: 24h\n", "      soak: soon\n"))
+    broken = commit_all(work, "prod soak: not a duration")
+    pipeline.write_text(text.replace("      soak: 24h\n", "      soak: 1h\n"))
+    fixed = commit_all(work, "prod soaks an hour")
+    (event,) = policy_events(Git.open(work), "environments/pipeline.yaml") or []
+    assert event.sha == fixed
+    assert [change.text for change in event.changes] == [
+        f"prod soak 1d → 1h (changed since {broken[:12]}; the pipeline did not validate in between)"
+    ]

@@ -362,12 +362,12 @@ def test_a_cached_tip_whose_pipeline_is_invalid_compares_with_the_last_valid_one
     flow.ok("history")
     valid = pipeline.read_text()
     pipeline.write_text(valid.replace("      soak: 24h\n", "      soak: soon\n"))
-    commit_all(flow.work, "prod soak: not a duration")
+    broken = commit_all(flow.work, "prod soak: not a duration")
     flow.ok("history")  # caches this tip, whose pipeline promoter refuses
     pipeline.write_text(valid.replace("      soak: 24h\n", "      soak: 12h\n"))
     weaker = commit_all(flow.work, "prod soaks half a day")
     cached = flow.ok("history").stdout
-    assert "prod soak 1d → 12h (weaker)" in cached
+    assert f"prod soak 1d → 12h (changed since {broken[:12]}" in cached and "(weaker)" in cached
     assert cached == flow.ok("history", env={"PROMOTER_CACHE": "off"}).stdout
     rows = json.loads((flow.work / ".git" / "promoter" / "policy.json").read_text())["events"]
     assert [row[0] for row in rows] == [weaker]

@@ -73,6 +73,13 @@ def explain_digest(value: object) -> str | None:
             f"digest {shown} is an image reference; put the repository in `image:` and only "
             "sha256:<64 hex characters> in `digest:`"
         )
+    if ":" not in value and _HEX_RE.fullmatch(value) and len(value) >= 8:
+        if len(value) == 64:
+            return f"digest {shown} lacks its algorithm; write sha256:{value.lower()}"
+        return (
+            f"digest {shown} is a shortened digest of {len(value)} hex digits; a new build "
+            "is named by its whole digest, sha256:<64 hex characters>"
+        )
     if _TAG_RE.match(value) and ":" not in value:
         return f"digest {shown} is a mutable tag, not a digest: {fix}"
     algorithm, _, hexpart = value.partition(":")

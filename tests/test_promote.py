@@ -1043,6 +1043,9 @@ def test_digests_as_skopeo_prints_them_and_unique_prefixes(flow: Flow) -> None:
     )
     prefix = flow("publish", "web", "--to", "dev", "--digest", "b2b2b2b2b2b2")
     assert prefix.returncode == 2  # a new build is named in full
+    assert "shortened digest of 12 hex digits" in prefix.stderr and "tag" not in prefix.stderr
+    bare = flow("publish", "web", "--to", "dev", "--digest", WEB2.removeprefix("sha256:"))
+    assert bare.returncode == 2 and f"write {WEB2}" in bare.stderr
     flow.ok("publish", "web", "--to", "dev", "--digest", WEB2)
     # a prefix of 12+ hex digits names one digest the environment ran
     flow.ok("record", "dev", "web", "--check", "unit-tests=passed", "--digest", "a1a1a1a1a1a1")

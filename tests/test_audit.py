@@ -505,18 +505,23 @@ def test_an_acknowledged_finding_no_longer_fails_the_audit(flow: Flow) -> None:
     assert history[0]["acknowledged"]["commit"] == edit
 
 
+def forge_acknowledgement(flow: Flow, sha: str) -> None:
+    """An acknowledgement of ``sha``'s findings written by hand, unsigned, claiming Alice."""
+    forged = (
+        f"acknowledge: audit finding of {sha[:12]}\n\nPromoter-Kind: acknowledge\n"
+        f"Promoter-Acknowledge: {sha}\nPromoter-Reason: fine\n"
+        "Promoter-Actor: Alice <alice@example.com>\n"
+    )
+    git(flow.work, "commit", "--quiet", "--allow-empty", "-m", forged)
+    git(flow.work, "push", "--quiet")
+
+
 def test_in_a_protected_environment_only_a_signed_acknowledgement_counts(flow: Flow) -> None:
     prod = flow.work / "environments" / "prod.yaml"
     prod.write_text(prod.read_text().replace("replicas: 1", "replicas: 30"))
     edit = commit_all(flow.work, "scale prod")
     git(flow.work, "push", "--quiet")
-    forged = (
-        f"acknowledge: audit finding of {edit[:12]}\n\nPromoter-Kind: acknowledge\n"
-        f"Promoter-Acknowledge: {edit}\nPromoter-Reason: fine\n"
-        "Promoter-Actor: Alice <alice@example.com>\n"
-    )
-    git(flow.work, "commit", "--quiet", "--allow-empty", "-m", forged)
-    git(flow.work, "push", "--quiet")
+    forge_acknowledgement(flow, edit)
     assert audit_json(flow)[0] == 1  # an unsigned acknowledgement does not count there
     flow.ok("acknowledge", edit, "--code", "protected-change", "--reason", "approved, CHG-7")
     assert git(flow.work, "log", "-1", "--format=%G?").strip() == "G"
@@ -530,13 +535,7 @@ def test_where_an_environment_is_protected_dates_need_a_signed_acknowledgement(
     commit_all(flow.work, "notes", at=at_hour(15))
     (flow.work / "notes.txt").write_text("earlier?\n")
     earlier = commit_all(flow.work, "notes again", at=at_hour(14))
-    forged = (
-        f"acknowledge: audit finding of {earlier[:12]}\n\nPromoter-Kind: acknowledge\n"
-        f"Promoter-Acknowledge: {earlier}\nPromoter-Reason: fine\n"
-        "Promoter-Actor: Alice <alice@example.com>\n"
-    )
-    git(flow.work, "commit", "--quiet", "--allow-empty", "-m", forged)
-    git(flow.work, "push", "--quiet")
+    forge_acknowledgement(flow, earlier)
     code, findings = audit_json(flow)  # the dates judge soak and windows of prod too
     assert code == 1
     assert [(f["code"], f["acknowledged"]) for f in findings] == [("date-backwards", None)]

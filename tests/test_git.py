@@ -383,47 +383,24 @@ def test_landings_of_many_merged_commits_come_from_one_walk(work: Path) -> None:
         (work / f"{name}.txt").write_text(name)
         return commit_all(work, name, at=f"2026-03-{day:02d}T10:00:00+00:00")
 
+    def merge(branch: str, into: str, day: int) -> None:
+        when = dated(f"2026-03-{day:02d}T10:00:00+00:00")
+        git(work, "merge", "--quiet", "--no-ff", "-m", f"{branch} into {into}", branch, env=when)
+
     git(work, "checkout", "--quiet", "-b", "one", base)
     one = [side_commit("one-a", 2), side_commit("one-b", 3)]
     git(work, "checkout", "--quiet", "-b", "inner", one[0])
     inner = side_commit("inner", 4)
     git(work, "checkout", "--quiet", "one")
-    git(
-        work,
-        "merge",
-        "--quiet",
-        "--no-ff",
-        "-m",
-        "inner into one",
-        "inner",
-        env=dated("2026-03-05T10:00:00+00:00"),
-    )
+    merge("inner", "one", 5)
     one.append(git(work, "rev-parse", "HEAD").strip())
     git(work, "checkout", "--quiet", "main")
     on_line = side_commit("main-a", 6)
-    git(
-        work,
-        "merge",
-        "--quiet",
-        "--no-ff",
-        "-m",
-        "one into main",
-        "one",
-        env=dated("2026-03-07T10:00:00+00:00"),
-    )
+    merge("one", "main", 7)
     git(work, "checkout", "--quiet", "-b", "two")
     two = side_commit("two", 8)
     git(work, "checkout", "--quiet", "main")
-    git(
-        work,
-        "merge",
-        "--quiet",
-        "--no-ff",
-        "-m",
-        "two into main",
-        "two",
-        env=dated("2026-03-09T10:00:00+00:00"),
-    )
+    merge("two", "main", 9)
 
     repo = Git.open(work)
     calls: list[tuple[str, ...]] = []

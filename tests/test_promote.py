@@ -659,7 +659,8 @@ def test_a_promotion_reads_only_its_environments(flow: Flow) -> None:
     assert flow("status").returncode == 3  # whole-repository commands still refuse
 
 
-def test_rollback_gates_see_approvals_of_the_old_digest(flow: Flow) -> None:
+def rollbacks_of_dev_need_bob(flow: Flow) -> None:
+    """Give dev rollback gates that ask for Bob's approval, pushed."""
     pipeline = flow.work / "environments" / "pipeline.yaml"
     pipeline.write_text(
         pipeline.read_text().replace(
@@ -669,6 +670,10 @@ def test_rollback_gates_see_approvals_of_the_old_digest(flow: Flow) -> None:
     )
     commit_all(flow.work, "rollbacks of dev need Bob")
     git(flow.work, "push", "--quiet")
+
+
+def test_rollback_gates_see_approvals_of_the_old_digest(flow: Flow) -> None:
+    rollbacks_of_dev_need_bob(flow)
     flow.ok("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
     flow.ok("publish", "web", "--to", "dev", "--digest", WEB2)
     blocked = flow("rollback", "web", "--env", "dev")
@@ -680,15 +685,7 @@ def test_rollback_gates_see_approvals_of_the_old_digest(flow: Flow) -> None:
 
 
 def test_a_rollback_needs_approvals_newer_than_its_digests_departure(flow: Flow) -> None:
-    pipeline = flow.work / "environments" / "pipeline.yaml"
-    pipeline.write_text(
-        pipeline.read_text().replace(
-            "  dev: {}\n",
-            "  dev:\n    rollbackGates:\n      approvals: {required: 1, from: [bob@example.com]}\n",
-        )
-    )
-    commit_all(flow.work, "rollbacks of dev need Bob")
-    git(flow.work, "push", "--quiet")
+    rollbacks_of_dev_need_bob(flow)
     flow.ok("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
     flow.ok("approve", "web", "--to", "dev", "--digest", WEB1, actor=BOB)  # its first arrival
     flow.ok("publish", "web", "--to", "dev", "--digest", WEB2)

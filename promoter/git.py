@@ -14,7 +14,7 @@ import os
 import queue
 import tempfile
 import threading
-from collections.abc import Callable, Collection, Generator, Iterator, Sequence
+from collections.abc import Callable, Collection, Generator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -491,8 +491,8 @@ class Git:
     ) -> dict[str, dt.datetime]:
         """When each of ``shas`` reached ``rev``'s first-parent line through a merge (see
         :meth:`landing`), for all of them at once: one walk of the commit graph back to
-        ``since``. A sha the walk cannot place (on the line itself, or behind a commit
-        dated before ``since``) is asked about alone; one on the line is left out."""
+        ``since``. A sha the walk cannot place (behind a commit dated before ``since``) is
+        asked about alone; one on the line itself is left out."""
         wanted = set(shas)
         if not wanted:
             return {}
@@ -504,27 +504,14 @@ class Git:
             fields[i].strip(): (fields[i + 1].split(), fields[i + 2].strip())
             for i in range(0, len(fields) - 2, 3)
         }
-        line: list[str] = []
-        current = self.run("rev-parse", rev).strip()
-        while current in graph:
-            line.append(current)
-            parents = graph[current][0]
-            current = parents[0] if parents else ""
-        on_line = set(line)
-        found: dict[str, dt.datetime] = {}
-        seen: set[str] = set()
-        for merge in reversed(line):  # oldest first: the oldest merge that brings each
-            parents, date = graph[merge]
-            stack = [p for p in parents[1:] if p in graph and p not in on_line]
-            while stack:
-                node = stack.pop()
-                if node in seen:
-                    continue
-                seen.add(node)
-                if node in wanted:
-                    found[node] = dt.datetime.fromisoformat(date)
-                stack.extend(p for p in graph[node][0] if p in graph and p not in on_line)
-        for sha in wanted - found.keys() - on_line:
+        head = self.run("rev-parse", rev).strip()
+        line, reached = first_parent_arrivals({sha: p for sha, (p, _) in graph.items()}, head)
+        found = {
+            sha: dt.datetime.fromisoformat(graph[line[reached[sha]]][1])
+            for sha in wanted
+            if sha in reached and line[reached[sha]] != sha
+        }
+        for sha in wanted - reached.keys():
             when = self.landing(sha, rev)
             if when is not None:
                 found[sha] = when
@@ -652,6 +639,31 @@ class Git:
         except GitCommandError as exc:
             return False, _stderr(exc) or "no valid signature"
         return status == 0, " ".join(f"{out} {err}".split())
+
+
+def first_parent_arrivals(
+    parents: Mapping[str, Sequence[str]], head: str
+) -> tuple[list[str], dict[str, int]]:
+    """The first-parent line of ``head`` (oldest first, as far as ``parents`` reaches), and
+    for every commit reachable from it the index on that line where it reached the branch:
+    its own, or that of the oldest merge that brought it."""
+    line: list[str] = []
+    sha: str | None = head
+    while sha is not None and sha in parents:
+        line.append(sha)
+        sha = parents[sha][0] if parents[sha] else None
+    line.reverse()
+    reached: dict[str, int] = {}
+    for index, commit in enumerate(line):
+        reached[commit] = index
+        todo = list(parents[commit][1:])
+        while todo:
+            side = todo.pop()
+            if side in reached or side not in parents:
+                continue
+            reached[side] = index
+            todo.extend(parents[side])
+    return line, reached
 
 
 def _filters(grep: str | None, fixed: Sequence[str]) -> list[str]:

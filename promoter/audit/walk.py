@@ -21,7 +21,7 @@ from promoter.clock import CLOCK_SKEW
 from promoter.evidence import MOVES, Evidence
 from promoter.filehistory import Artifact, FileChange, FileModel
 from promoter.gates import evaluate
-from promoter.git import Commit, Signature
+from promoter.git import Commit, Signature, first_parent_arrivals
 from promoter.model import GateSet, Pipeline
 from promoter.patches import FileDiff
 from promoter.policy import compare, pipeline_of
@@ -513,21 +513,5 @@ def timeline(commits: Sequence[Commit], head: str) -> tuple[list[Commit], dict[s
     from it the index on that line where it reached the branch (a merge brings the
     commits of its other parents)."""
     by_sha = {commit.sha: commit for commit in commits}
-    line: list[Commit] = []
-    sha: str | None = head
-    while sha is not None and sha in by_sha:
-        commit = by_sha[sha]
-        line.append(commit)
-        sha = commit.parents[0] if commit.parents else None
-    line.reverse()
-    landing: dict[str, int] = {}
-    for index, commit in enumerate(line):
-        landing[commit.sha] = index
-        todo = list(commit.parents[1:])
-        while todo:
-            side = todo.pop()
-            if side in landing or side not in by_sha:
-                continue
-            landing[side] = index
-            todo.extend(by_sha[side].parents)
-    return line, landing
+    line, reached = first_parent_arrivals({commit.sha: commit.parents for commit in commits}, head)
+    return [by_sha[sha] for sha in line], reached

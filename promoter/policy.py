@@ -20,6 +20,7 @@ from promoter.git import Git
 from promoter.history import duration_text
 from promoter.model import Environment, GateSet, Pipeline, pipeline_from_data
 from promoter.pipeline_rules import pipeline_semantics
+from promoter.trust import Directory
 
 
 class PolicyChange(NamedTuple):
@@ -278,19 +279,15 @@ def _approvals(
 def _admitted(pipeline: Pipeline, allowed: tuple[str, ...]) -> dict[str, set[str]]:
     """Who each entry of an approvers list admits, by person (or the entry itself): every
     identity of theirs, case-folded as identities are matched."""
-    folded = {
-        identity.casefold(): person.key
-        for person in pipeline.people.values()
-        for identity in person.identities
-    }
+    people = Directory(pipeline.people)
     admitted: dict[str, set[str]] = {}
     for entry in allowed:
-        key = folded.get(entry.strip().casefold())
-        if key is not None:
-            person = pipeline.people[key]
+        key = people.key(entry)
+        person = pipeline.people.get(key)
+        if person is not None:
             admitted.setdefault(key, set()).update(i.casefold() for i in person.identities)
         else:
-            admitted.setdefault(entry, set()).add(entry.strip().casefold())
+            admitted.setdefault(entry, set()).add(key)  # the entry itself, folded
     return admitted
 
 

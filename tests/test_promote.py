@@ -415,7 +415,29 @@ def test_a_digest_edited_by_hand_has_no_lineage(flow: Flow) -> None:
     flow.ok("record", "perf", "web", "--check", "uat=passed")
     result = flow("promote", "web", "--to", "staging")
     assert result.returncode == 1
-    assert "sha256:b2b2b2b2 reached qa without a recorded promotion" in result.stdout
+    assert "web: refused: sha256:b2b2b2b2 reached qa without a recorded promotion" in (
+        result.stdout
+    )
+    assert "runs `promoter adopt` once" in result.stdout
+
+
+def test_a_digest_put_into_an_entry_environment_by_hand_has_no_publication(flow: Flow) -> None:
+    dev = flow.work / "environments" / "dev.yaml"
+    dev.write_text(
+        dev.read_text().replace(
+            "artifacts: {}\n", f"artifacts:\n  web:\n    image: r/web\n    digest: {WEB1}\n"
+        )
+    )
+    commit_all(flow.work, "web into dev by hand")
+    git(flow.work, "push", "--quiet")
+    result = flow("promote", "web", "--to", "qa", "--dry-run")
+    assert result.returncode == 1
+    assert result.stdout.startswith("promote: dev → qa\n")
+    assert "web: refused: sha256:a1a1a1a1 reached dev without a recorded publication" in (
+        result.stdout
+    )
+    entry = flow("gates", "web", "--to", "dev")  # an entry environment takes no promotions
+    assert entry.returncode == 1 and entry.stdout.startswith("promote: into dev\n")
 
 
 def test_release_train_promotes_every_ready_app_in_one_commit(flow: Flow) -> None:

@@ -182,16 +182,34 @@ def execute(ctx: Context, first: Plan, *, push: bool = True) -> tuple[Plan, Land
             raise refusal(current)
         if not current.moves:
             return None  # a concurrent run already did it
-        return Commitable(
-            {ctx.git_path(current.file): current.after},
-            current.message,
-            current.now,
-            event=current.event,
-            documents=current.documents,
-        )
+        return _commitable(ctx, current)
 
     landed = land_checked(ctx, prepare, push=push, command=first.request.action)
     return latest[-1], landed
+
+
+def check_planned(ctx: Context, planned: Plan) -> None:
+    """Refuse, as the real run would, a plan whose write would leave the repository
+    invalid: ``--dry-run`` predicts the refusal instead of showing a diff that would not
+    land."""
+    if planned.moves and not planned.refusals:
+        pipeline = load_snapshot(ctx.layout, only=()).pipeline
+        change = _commitable(ctx, planned)
+        check_write(
+            ctx.layout, ctx.git.root, change, pipeline, command=planned.request.action,
+            event=change.event,
+        )  # fmt: skip
+
+
+def _commitable(ctx: Context, planned: Plan) -> Commitable:
+    """The commit a plan lands."""
+    return Commitable(
+        {ctx.git_path(planned.file): planned.after},
+        planned.message,
+        planned.now,
+        event=planned.event,
+        documents=planned.documents,
+    )
 
 
 def land_checked(

@@ -965,6 +965,10 @@ def test_a_write_that_would_leave_the_repository_invalid_is_refused(
     assert "Nothing was written" in result.stderr or result.returncode == 2
     assert flow.state() == before
     assert flow.ok("validate").returncode == 0  # and everybody else can go on working
+    dry = flow("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web", "--dry-run",
+               *options)  # fmt: skip
+    assert (dry.returncode, dry.stderr) == (result.returncode, result.stderr)  # predicted
+    assert "+++" not in dry.stdout
 
 
 @pytest.mark.parametrize(

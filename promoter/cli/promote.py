@@ -31,6 +31,8 @@ def _run(
 
     ctx = actions.open_context(find_layout(repo, pipeline), writing=not dry_run)
     plan = actions.make_plan(ctx, request)
+    if dry_run:
+        actions.check_planned(ctx, plan)  # what the real run would refuse, refused now
     if plan.mode == "pull-request" and not dry_run and plan.moves:
         import dataclasses
 

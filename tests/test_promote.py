@@ -1035,6 +1035,19 @@ def test_json_output_reports_refusals_and_errors_as_documents(flow: Flow) -> Non
         check_output(error, "Error")
         assert error["exitCode"] == code and error["message"]
         assert failed.stderr.startswith("error: ")
+    # refused by click while it reads the command line, before -o itself is read
+    for args in (
+        ("publish", "web", "--to", "dev", "--digest", "latest", "-o", "json"),
+        ("promote", "web", "--output=json"),
+        ("status", "--bogus", "-ojson"),
+    ):
+        failed = flow(*args)
+        assert failed.returncode == 2, failed.stdout + failed.stderr
+        error = json.loads(failed.stdout)
+        check_output(error, "Error")
+        assert error["error"] == "UsageError" and error["exitCode"] == 2
+        assert error["message"] in failed.stderr
+    assert flow("status", "--bogus").stdout == ""  # text output: stderr only, as before
 
 
 def test_recording_a_check_no_gate_asks_for_warns_and_a_typo_is_refused(flow: Flow) -> None:

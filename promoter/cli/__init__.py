@@ -85,6 +85,36 @@ def _error_json(exc: PromoterError) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False)
 
 
+def _asks_for_json(args: Sequence[str]) -> bool:
+    """Whether the command line asks for JSON output, for an error click raised before
+    it read the option."""
+    for index, arg in enumerate(args):
+        if arg == "--":
+            return False
+        if arg in ("-o", "--output") and index + 1 < len(args):
+            if args[index + 1] == "json":
+                return True
+        elif arg in ("-ojson", "--output=json"):
+            return True
+    return False
+
+
+def _usage_json(message: str, code: int) -> str:
+    import json
+
+    document = {
+        "apiVersion": "promoter/v1",
+        "kind": "Error",
+        "exitCode": int(code),
+        "error": "UsageError",
+        "message": message,
+        "file": None,
+        "line": None,
+        "column": None,
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI and exit with a documented code; the one place errors become exit codes."""
     # A command is one short process that builds many long-lived objects (files, history)
@@ -107,8 +137,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         click.echo("interrupted", err=True)
         sys.exit(ExitCode.INTERRUPTED)
     except click.ClickException as exc:
+        code = ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
+        args = list(argv) if argv is not None else sys.argv[1:]
+        if OUTPUT["format"] == "json" or _asks_for_json(args):  # refused before -o was read
+            click.echo(_usage_json(exc.format_message(), code))
         exc.show()
-        sys.exit(ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code)
+        sys.exit(code)
     except PromoterError as exc:
         if DEBUG["on"]:
             traceback.print_exc()

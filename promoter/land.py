@@ -58,7 +58,10 @@ def preflight(git: Git, *, push: bool) -> tuple[tuple[str, str] | None, str | No
         shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
         raise GitError(
             f"the worktree has uncommitted changes ({shown})",
-            hint="Commit or stash them first: promoter commits only its own change",
+            hint="Commit your own edits, or stash them (`git stash --include-untracked`), "
+            "first: promoter commits only its own change. An environment file left "
+            "half-written by a killed promoter run is not yours to commit (`audit` would call "
+            "it a hand edit): restore it with `git checkout -- FILE`",
         )
     branch = state.branch
     if branch is None:

@@ -10,7 +10,8 @@ import dataclasses
 import datetime as dt
 import functools
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,7 @@ from promoter.evidence import Evidence, build_evidence
 from promoter.git import Git
 from promoter.guard import check_write
 from promoter.history import read_events, read_history, select
-from promoter.land import Commitable, Landed, land, preflight
+from promoter.land import Commitable, Landed, exclusive, land, preflight
 from promoter.layout import Layout
 from promoter.model import Person, Snapshot
 from promoter.promote import Plan, Request, plan
@@ -63,6 +64,17 @@ def open_context(layout: Layout, *, writing: bool = False) -> Context:
     git = Git.open(layout.root)
     actor = current_actor(*git.identity())
     return Context(layout, git, actor, functools.partial(clock.now, writing=writing))
+
+
+@contextmanager
+def writing_context(layout: Layout) -> Iterator[Context]:
+    """A writing command's context, with this working copy's promoter lock held for the
+    whole command: from before it reads the files and history, through its pre-flight
+    checks and its "nothing to do", to its last push or reset. Two runs in one working
+    copy then never see each other's unpushed commit or half-written file."""
+    ctx = open_context(layout, writing=True)
+    with exclusive(ctx.git):
+        yield ctx
 
 
 MAX_FILTERS = 64  # past this many digests, reading the whole history is cheaper

@@ -411,33 +411,29 @@ class Git:
     def push(self, remote: str, branch: str) -> None:
         """Push the current branch; raise PushRejected when the remote has moved on.
 
-        Never forces: a rejected push is retried by the caller after fetching.
+        Never forces: a rejected push is retried by the caller after fetching. Whether it
+        was a race is read from git's own per-ref status (``--porcelain``), never from the
+        remote's messages, which a hook writes as it likes.
         """
-        status, stdout, stderr = self._call(
-            ["push", "--porcelain", remote, f"HEAD:refs/heads/{branch}"]
+        ref = f"refs/heads/{branch}"
+        status, stdout, stderr = self._call(["push", "--porcelain", remote, f"HEAD:{ref}"])
+        if status == 0:
+            return
+        if _push_race(stdout, ref):
+            raise PushRejected(
+                f"push to {remote}/{branch} was rejected: the branch moved on",
+                hint="promoter fetches, re-checks and retries",
+            ) from None
+        said = " ".join(
+            line.strip()
+            for line in f"{_push_summary(stdout, ref)}\n{stderr}".splitlines()
+            if line.strip()
         )
-        if status != 0:
-            out = f"{stdout}\n{stderr}"
-            # A race shows as a rejected non-fast-forward, or, when two pushes meet at the
-            # remote, as a ref it could not lock: both mean "fetch and try again".
-            races = (
-                "[rejected]",
-                "non-fast-forward",
-                "fetch first",
-                "cannot lock ref",
-                "incorrect old value",
-                "failed to update ref",
-            )
-            if any(marker in out for marker in races):
-                raise PushRejected(
-                    f"push to {remote}/{branch} was rejected: the branch moved on",
-                    hint="promoter fetches, re-checks and retries",
-                ) from None
-            raise GitError(
-                f"push to {remote}/{branch} failed: {' '.join(stderr.split())}",
-                hint="Check your credentials and the remote's branch protection; "
-                "nothing was left behind locally",
-            )
+        raise GitError(
+            f"push to {remote}/{branch} failed: {said}",
+            hint="Check your credentials and the remote's branch protection; "
+            "nothing was left behind locally",
+        )
 
     # -- reading history ---------------------------------------------------------------
 
@@ -737,6 +733,41 @@ def _records(chunks: Iterator[str]) -> Iterator[Commit]:
             rest = "\0".join([*tokens[whole:], rest])
     if rest:
         raise _framing_error(rest[:40])
+
+
+# A remote-rejected ref whose reason is one of these lost a race inside the remote: two
+# pushes met and the other one moved the ref first. receive-pack writes these reasons
+# itself; a hook can only decline ("pre-receive hook declined", "hook declined").
+_REMOTE_RACES = ("cannot lock ref", "failed to update ref", "incorrect old value")
+
+
+def _push_status(stdout: str, ref: str) -> tuple[str, str] | None:
+    """The flag and summary ``git push --porcelain`` gives the line of ``ref``:
+    ``FLAG\tFROM:TO\tSUMMARY (REASON)``."""
+    for line in stdout.splitlines():
+        parts = line.split("\t")
+        if len(parts) == 3 and parts[1].rpartition(":")[2] == ref:
+            return parts[0], parts[2]
+    return None
+
+
+def _push_summary(stdout: str, ref: str) -> str:
+    found = _push_status(stdout, ref)
+    return found[1] if found else ""
+
+
+def _push_race(stdout: str, ref: str) -> bool:
+    """Whether git says the push of ``ref`` was refused because the remote moved on."""
+    found = _push_status(stdout, ref)
+    if found is None or found[0] != "!":
+        return False
+    summary = found[1]
+    if summary.startswith("[rejected]"):  # git's own check: not a fast-forward, or stale
+        return True
+    if summary.startswith("[remote rejected]"):
+        reason = summary.removeprefix("[remote rejected]").strip().removeprefix("(")
+        return reason.startswith(_REMOTE_RACES)
+    return False
 
 
 def _framing_error(seen: str) -> GitError:

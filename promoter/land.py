@@ -83,6 +83,7 @@ def preflight(git: Git, *, push: bool) -> tuple[tuple[str, str] | None, str | No
 
 
 LOCK_WAIT = 300.0  # seconds to wait for another promoter in the same working copy
+_HELD: dict[str, int] = {}  # lock files this process holds, and how deeply
 
 
 @contextmanager
@@ -90,8 +91,11 @@ def exclusive(git: Git, wait: float = LOCK_WAIT) -> Iterator[None]:
     """Hold this working copy's promoter lock: one writing promoter at a time.
 
     Two runs in one checkout would share its index, branch and files, and one could
-    commit or reset the other's change. Separate clones need no lock: the remote orders
-    their pushes. An OS file lock (``flock``), so a killed run never leaves it held.
+    commit or reset the other's change, or read it before its push was refused. A
+    writing command holds it from before it reads the repository to its last push or
+    reset (see :func:`promoter.actions.writing_context`); taking it again inside is free.
+    Separate clones need no lock: the remote orders their pushes. An OS file lock
+    (``flock``), so a killed run never leaves it held.
     """
     try:
         import fcntl
@@ -99,6 +103,14 @@ def exclusive(git: Git, wait: float = LOCK_WAIT) -> Iterator[None]:
         yield
         return
     path = git.worktree_git_dir / "promoter.lock"
+    key = str(path.resolve())
+    if _HELD.get(key):  # this process holds it already (a command around its landing)
+        _HELD[key] += 1
+        try:
+            yield
+        finally:
+            _HELD[key] -= 1
+        return
     try:
         handle = path.open("a")
     except OSError as exc:
@@ -121,10 +133,22 @@ def exclusive(git: Git, wait: float = LOCK_WAIT) -> Iterator[None]:
                         hint="Let it finish, or run promoters in separate clones",
                     ) from None
                 time.sleep(0.05)
+        _HELD[key] = 1
         try:
             yield
         finally:
+            _HELD.pop(key, None)
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+RACE_BUDGET = 300.0  # seconds a run keeps retrying pushes that lost a race
+BACKOFF_CAP = 4.0  # the longest pause between two attempts, in seconds
+
+
+def backoff(attempt: int) -> float:
+    """The pause after losing race number ``attempt``: "full jitter" (a random time up to
+    an exponentially growing cap), so runs that lost together do not retry together."""
+    return random.uniform(0, min(BACKOFF_CAP, 0.1 * 2 ** min(attempt, 10)))  # noqa: S311
 
 
 def land(
@@ -132,17 +156,18 @@ def land(
     prepare: Callable[[str], Commitable | None],
     *,
     push: bool = True,
-    attempts: int = 10,
+    budget: float = RACE_BUDGET,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Landed | None:
     """Commit what ``prepare`` returns and push it, retrying races; None if nothing to do.
 
     ``prepare`` is called with the sha of HEAD, and again after every fetch, so the
     change is planned on the newest state of the branch (another promotion may have
-    landed, or made this one moot).
+    landed, or made this one moot). Races are retried for ``budget`` seconds, however
+    many other writers there are.
     """
     with exclusive(git):
-        return _land(git, prepare, push=push, attempts=attempts, sleep=sleep)
+        return _land(git, prepare, push=push, budget=budget, sleep=sleep)
 
 
 def _land(
@@ -150,11 +175,14 @@ def _land(
     prepare: Callable[[str], Commitable | None],
     *,
     push: bool,
-    attempts: int,
+    budget: float,
     sleep: Callable[[float], None],
 ) -> Landed | None:
     upstream, tracking = preflight(git, push=push)
-    for attempt in range(1, attempts + 1):
+    deadline = time.monotonic() + budget
+    attempt = 0
+    while True:
+        attempt += 1
         base, dated = git.head_commit()  # the point to reset to on failure, and its date
         change = prepare(base)
         if change is None:
@@ -191,16 +219,18 @@ def _land(
             git.push(remote, branch)
         except PushRejected:
             git.reset_hard(base)
+            pause = backoff(attempt)
+            if time.monotonic() + pause > deadline:
+                raise GitError(
+                    f"the push lost the race {attempt} times in {budget:.0f} s: "
+                    f"{remote}/{branch} keeps moving",
+                    hint="Nothing was left behind locally; run the command again",
+                ) from None
+            sleep(pause)
             git.fetch(remote, branch)
             git.fast_forward(tracking or f"{remote}/{branch}")
-            sleep(min(8.0, 0.2 * 2 ** (attempt - 1)) * (0.5 + random.random()))  # noqa: S311
             continue
         except BaseException:
             git.reset_hard(base)
             raise
         return Landed(sha, f"{remote}/{branch}", attempt)
-    where = f"{upstream[0]}/{upstream[1]}" if upstream else "the remote"
-    raise GitError(
-        f"the push was rejected {attempts} times: {where} keeps moving",
-        hint="Nothing was left behind locally; run the command again",
-    )

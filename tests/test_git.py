@@ -137,6 +137,23 @@ def test_push_failure_that_is_not_a_race_is_a_git_error(work: Path, tmp_path: Pa
     assert "protected branch" in info.value.message
 
 
+def test_a_hook_that_talks_like_a_race_is_not_taken_for_one(work: Path, tmp_path: Path) -> None:
+    # Only git's own per-ref status says "race": a hook's words never do.
+    hook = tmp_path / "remote.git" / "hooks" / "pre-receive"
+    hook.write_text(
+        "#!/bin/sh\necho '! [rejected] main -> main (non-fast-forward) (fetch first)' >&2\n"
+        "echo 'cannot lock ref: failed to update ref, incorrect old value' >&2\nexit 1\n"
+    )
+    hook.chmod(0o755)
+    repo = Git.open(work)
+    repo.commit([], "mine\n", allow_empty=True)
+    with pytest.raises(GitError) as info:
+        repo.push("origin", "main")
+    assert not isinstance(info.value, PushRejected)
+    assert "pre-receive hook declined" in info.value.message
+    assert "(fetch first)" in info.value.message  # what the hook said is shown, not obeyed
+
+
 def test_unsigned_commit_does_not_verify(work: Path) -> None:
     repo = Git.open(work)
     ok, _ = repo.verify_commit(repo.head())

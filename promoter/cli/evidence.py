@@ -85,10 +85,10 @@ def record(
             f"--check {check!r} must be NAME=passed or NAME=failed",
             hint="e.g. --check unit-tests=passed",
         )
-    ctx = actions.open_context(find_layout(repo, pipeline), writing=True)
-    event, landed, warning = attest.record(
-        ctx, env, app, name, result, url=url, digest=digest, push=push
-    )
+    with actions.writing_context(find_layout(repo, pipeline)) as ctx:
+        event, landed, warning = attest.record(
+            ctx, env, app, name, result, url=url, digest=digest, push=push
+        )
     if warning:
         click.echo(warning, err=True)
     _echo(event, landed, output, f"recorded {name}={result} for {app} in {env}")
@@ -129,8 +129,8 @@ def approve(
     from promoter import actions, attest
     from promoter.layout import find_layout
 
-    ctx = actions.open_context(find_layout(repo, pipeline), writing=True)
-    event, landed = attest.approve(ctx, app, target, digest=digest, push=push)
+    with actions.writing_context(find_layout(repo, pipeline)) as ctx:
+        event, landed = attest.approve(ctx, app, target, digest=digest, push=push)
     _echo(event, landed, output, f"approved {app} into {target} as {ctx.actor.id}")
     return ExitCode.OK
 
@@ -152,8 +152,8 @@ def adopt(repo: Path | None, pipeline: str | None, push: bool, output: str) -> i
     from promoter import actions, attest
     from promoter.layout import find_layout
 
-    ctx = actions.open_context(find_layout(repo, pipeline), writing=True)
-    event, landed = attest.adopt(ctx, push=push)
+    with actions.writing_context(find_layout(repo, pipeline)) as ctx:
+        event, landed = attest.adopt(ctx, push=push)
     _echo(event, landed, output, f"adopted {len(event.baseline)} pinned digests as the baseline")
     return ExitCode.OK
 
@@ -187,8 +187,8 @@ def acknowledge(
     from promoter import actions, attest
     from promoter.layout import find_layout
 
-    ctx = actions.open_context(find_layout(repo, pipeline), writing=True)
-    event, landed = attest.acknowledge(ctx, sha, reason, code=code, push=push)
+    with actions.writing_context(find_layout(repo, pipeline)) as ctx:
+        event, landed = attest.acknowledge(ctx, sha, reason, code=code, push=push)
     target = event.acknowledged[0][:12] if event.acknowledged else sha
     _echo(event, landed, output, f"acknowledged the findings of {target}")
     return ExitCode.OK

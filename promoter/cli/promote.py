@@ -12,6 +12,7 @@ from promoter.errors import ExitCode
 from promoter.reference import did_you_mean
 
 if TYPE_CHECKING:
+    from promoter.actions import Context
     from promoter.promote import Request
     from promoter.reference import DigestRef
 
@@ -25,11 +26,20 @@ def _run(
     push: bool,
     output: str,
 ) -> int:
-    from promoter import actions, report
+    from promoter import actions
     from promoter.layout import find_layout
+
+    layout = find_layout(repo, pipeline)
+    if dry_run:
+        return _plan_and_land(actions.open_context(layout), request, True, push, output)
+    with actions.writing_context(layout) as ctx:
+        return _plan_and_land(ctx, request, False, push, output)
+
+
+def _plan_and_land(ctx: Context, request: Request, dry_run: bool, push: bool, output: str) -> int:
+    from promoter import actions, report
     from promoter.report_plan import landed_text, plan_json, plan_text
 
-    ctx = actions.open_context(find_layout(repo, pipeline), writing=not dry_run)
     plan = actions.make_plan(ctx, request)
     if dry_run:
         actions.check_planned(ctx, plan)  # what the real run would refuse, refused now

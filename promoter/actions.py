@@ -266,12 +266,12 @@ def require_known(
 ) -> None:
     """Raise a usage error for an environment the pipeline lacks or an app no file has."""
     envs = snapshot.pipeline.environments
-    if environment and environment not in envs:
+    if environment is not None and environment not in envs:
         raise UsageError(
             f"unknown environment {environment!r} (known: {', '.join(envs)})"
             + reference.did_you_mean(environment, envs)
         )
-    if app and app not in snapshot.apps:
+    if app is not None and app not in snapshot.apps:
         raise UsageError(
             f"unknown app {app!r} (known: {', '.join(snapshot.apps)})"
             + reference.did_you_mean(app, snapshot.apps),

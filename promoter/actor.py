@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from promoter.errors import UsageError
+from promoter.reference import without_credentials
 
 
 class Actor(NamedTuple):
@@ -56,11 +57,15 @@ def current_actor(
         if env.get("GITHUB_REPOSITORY") and env.get("GITHUB_RUN_ID"):
             server = env.get("GITHUB_SERVER_URL", "https://github.com")
             run = f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{env['GITHUB_RUN_ID']}"
+            run = without_credentials(run)[0]  # never into git history
         return Actor(login, login, run)
     if env.get("GITLAB_CI") == "true" and env.get("GITLAB_USER_LOGIN"):
         ident = env.get("GITLAB_USER_EMAIL") or env["GITLAB_USER_LOGIN"]
+        job = env.get("CI_JOB_URL")
         return Actor(
-            ident, env.get("GITLAB_USER_NAME") or env["GITLAB_USER_LOGIN"], env.get("CI_JOB_URL")
+            ident,
+            env.get("GITLAB_USER_NAME") or env["GITLAB_USER_LOGIN"],
+            without_credentials(job)[0] if job else None,
         )
     if git_email:
         return Actor(git_email, git_name or git_email)

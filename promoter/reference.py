@@ -212,3 +212,29 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
     """``"; did you mean 'x'?"`` for a known name one typo from ``name``, else nothing."""
     close = sorted(other for other in known if one_edit(name, other))
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def without_credentials(url: str) -> tuple[str, bool]:
+    """``url`` without the credentials its user-info part may carry, and whether there
+    were any: ``https://user:token@host/x`` and ``https://token@host/x`` become
+    ``https://host/x`` (GitLab's ``$CI_REPOSITORY_URL`` carries the job token so). A
+    user name alone in an SSH address (``git@host:org/x``, ``ssh://git@host/x``) names
+    an account, not a secret, and stays."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    scheme, sep, _ = url.partition("://")
+    if not sep:
+        userinfo, at, host = url.partition("@")
+        if at and ":" in userinfo and "/" not in userinfo:  # user:token@host:path
+            return host, True
+        return url, False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url, False
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at:
+        return url, False
+    if scheme.lower() in ("ssh", "git+ssh", "ssh+git") and ":" not in userinfo:
+        return url, False
+    return urlunsplit(parts._replace(netloc=host)), True

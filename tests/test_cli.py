@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import click
 import pytest
@@ -47,6 +50,72 @@ def test_unknown_option_is_usage_error_2(run: Runner) -> None:
 
 def test_unknown_command_is_usage_error_2(run: Runner) -> None:
     assert run("promote-everything").returncode == 2
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["status", "--repo", "a" * 5000],
+        ["status", "--repo", "/tmp/" + "b" * 300],
+        ["status", "--pipeline", "p" * 5000],
+        ["validate", "v" * 5000],
+        ["approve", "web", "--to", ""],
+        ["record", "", "web", "--check", "unit-tests=passed"],
+        ["promote", "", "--to", "qa"],
+        ["history", "--env", ""],
+        ["history", "--app", " "],
+        ["status", "--env", ""],
+        ["gates", "web", "--to", "qa", "--from", "\x01"],
+        ["publish", "x" * 300, "--to", "dev", "--digest", "sha256:" + "0" * 64],
+    ],
+)
+def test_odd_arguments_are_usage_errors_not_internal_ones(run: Runner, args: list[str]) -> None:
+    result = run(*args)
+    assert result.returncode == 2, result.stderr
+    assert "Invalid value" in result.stderr and "internal error" not in result.stderr
+
+
+def _catches(pid: int, signum: int) -> bool:
+    """Whether process ``pid`` has a handler for ``signum`` (Linux: /proc/PID/status)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    mask = next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(mask, 16) & (1 << (signum - 1)))
+
+
+def test_the_signal_handler_comes_before_the_slow_imports() -> None:
+    # The script's entry point (promoter.__main__:run) takes SIGTERM over before the CLI,
+    # click, GitPython or the YAML parser are imported: start-up is covered.
+    probe = (
+        "import signal, sys; import promoter.__main__ as m; "
+        "print(signal.getsignal(signal.SIGTERM) is m._interrupt, "
+        "sorted({'click', 'git', 'ruamel.yaml', 'promoter.cli'} & set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], check=False, capture_output=True, text=True
+    )
+    assert result.stdout == "True []\n", result.stderr
+
+
+@pytest.mark.parametrize(
+    "launcher", [["-m", "promoter"], ["-c", "from promoter.__main__ import run; run()"]]
+)
+def test_sigterm_while_promoter_starts_exits_130(launcher: list[str], tmp_path: Path) -> None:
+    # The moment the process has a handler (its first lines, before the CLI's imports),
+    # a SIGTERM ends it with 130 and "interrupted", never by the signal itself.
+    proc = subprocess.Popen(
+        [sys.executable, *launcher, "status", "--repo", str(ROOT)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not _catches(proc.pid, signal.SIGTERM) and time.monotonic() < deadline:
+        time.sleep(0.0005)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (out, err)
+    assert "interrupted" in err and "Traceback" not in err
 
 
 def _run_main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:

@@ -192,6 +192,25 @@ def test_publish_enters_the_entry_environment_with_a_minimal_commit(flow: Flow) 
     assert f"Promoter-Change: web none -> {WEB1}" in body
 
 
+def test_credentials_in_urls_never_reach_git(flow: Flow) -> None:
+    # GitLab's $CI_REPOSITORY_URL carries the job token; a CI link may carry a password.
+    planted = "glcbt-64_SECRETTOKEN"
+    repo_url = f"https://gitlab-ci-token:{planted}@gitlab.example.com/shop/web.git"
+    result = flow.ok(
+        "publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web",
+        "--source-repo", repo_url, "--source-revision", "0" * 40,
+    )  # fmt: skip
+    assert "--source-repo: removed the credentials" in result.stderr
+    assert "repo: https://gitlab.example.com/shop/web.git" in flow.text("dev")
+    said = flow.ok("record", "dev", "web", "--check", "unit-tests=passed",
+                   "--url", f"https://bot:{planted}@ci.example.com/run/7")  # fmt: skip
+    assert "--url: removed the credentials" in said.stderr
+    flow.ok("promote", "web", "--to", "qa")
+    everything = git(flow.remote, "log", "-p", "--format=%B", "main")
+    assert "https://ci.example.com/run/7" in everything
+    assert planted not in everything and planted not in result.stdout + said.stdout
+
+
 def test_publish_refuses_a_non_entry_environment_and_writes_nothing(flow: Flow) -> None:
     before = flow.state()
     result = flow("publish", "web", "--to", "qa", "--digest", WEB1, "--image", "r/web")

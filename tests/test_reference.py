@@ -11,6 +11,7 @@ from promoter.reference import (
     is_digest,
     is_name,
     split_tag,
+    without_credentials,
 )
 
 GOOD = "sha256:" + "0123456789abcdef" * 4
@@ -98,3 +99,34 @@ def test_good_images(image: str) -> None:
 def test_bad_images(image: str, fragment: str) -> None:
     message = explain_image(image)
     assert message is not None and fragment in message
+
+
+@pytest.mark.parametrize(
+    ("url", "clean"),
+    [
+        (
+            "https://gitlab-ci-token:glcbt-SECRET@gitlab.example.com/g/p.git",
+            "https://gitlab.example.com/g/p.git",
+        ),
+        ("https://ghp_SECRET@github.com/o/r", "https://github.com/o/r"),
+        ("http://user:pw@ci.example.com:8080/run/1?x=1", "http://ci.example.com:8080/run/1?x=1"),
+        ("oauth2:SECRET@gitlab.com:group/repo.git", "gitlab.com:group/repo.git"),
+        ("ssh://git:SECRET@host/x.git", "ssh://host/x.git"),
+    ],
+)
+def test_credentials_are_taken_out_of_urls(url: str, clean: str) -> None:
+    assert without_credentials(url) == (clean, True)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://github.com/o/r",
+        "git@github.com:o/r.git",  # an account name, not a secret
+        "ssh://git@github.com/o/r.git",
+        "https://ci.example.com/run/42",
+        "not a url",
+    ],
+)
+def test_urls_without_credentials_stay_as_they_are(url: str) -> None:
+    assert without_credentials(url) == (url, False)

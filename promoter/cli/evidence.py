@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from promoter.cli.options import change_options, checked_digest
+from promoter.cli.options import change_options, checked_digest, checked_name, no_credentials
 from promoter.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -36,8 +36,8 @@ def _echo(event: object, landed: object, output: str, what: str) -> None:
 
 
 @click.command()
-@click.argument("env")
-@click.argument("app")
+@click.argument("env", callback=checked_name)
+@click.argument("app", callback=checked_name)
 @click.option(
     "--check",
     "check",
@@ -45,7 +45,7 @@ def _echo(event: object, landed: object, output: str, what: str) -> None:
     metavar="NAME=passed|failed",
     help="The check and its result, e.g. unit-tests=passed.",
 )
-@click.option("--url", help="Link to the evidence (CI run, report).")
+@click.option("--url", callback=no_credentials, help="Link to the evidence (CI run, report).")
 @click.option(
     "--digest",
     callback=checked_digest,
@@ -96,9 +96,14 @@ def record(
 
 
 @click.command()
-@click.argument("app")
+@click.argument("app", callback=checked_name)
 @click.option(
-    "--to", "target", required=True, metavar="ENV", help="The environment the promotion goes into."
+    "--to",
+    "target",
+    required=True,
+    metavar="ENV",
+    callback=checked_name,
+    help="The environment the promotion goes into.",
 )
 @click.option(
     "--digest",

@@ -6,14 +6,27 @@ from pathlib import Path
 
 import click
 
-from promoter.cli.options import common_options, repo_options
+from promoter.cli.options import checked_name, common_options, repo_options
 from promoter.errors import ExitCode
 
 
 @click.command()
-@click.argument("app")
-@click.option("--to", "target", required=True, metavar="ENV", help="The target environment.")
-@click.option("--from", "source", metavar="ENV", help="The source, when there are several.")
+@click.argument("app", callback=checked_name)
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    metavar="ENV",
+    callback=checked_name,
+    help="The target environment.",
+)
+@click.option(
+    "--from",
+    "source",
+    metavar="ENV",
+    callback=checked_name,
+    help="The source, when there are several.",
+)
 @click.option("--hotfix", is_flag=True, help="Explain the hotfix gate set instead.")
 @repo_options
 @common_options
@@ -53,8 +66,14 @@ def gates(
 
 
 @click.command()
-@click.option("--env", "environment", metavar="ENV", help="Only events into or out of ENV.")
-@click.option("--app", metavar="APP", help="Only events about APP.")
+@click.option(
+    "--env",
+    "environment",
+    metavar="ENV",
+    callback=checked_name,
+    help="Only events into or out of ENV.",
+)
+@click.option("--app", metavar="APP", callback=checked_name, help="Only events about APP.")
 @click.option("--limit", type=click.IntRange(min=1), help="Show at most this many events.")
 @repo_options
 @common_options

@@ -14,6 +14,67 @@ DEBUG = {"on": False}
 OUTPUT = {"format": "text"}  # the --output of the running command, for its error report
 
 
+def checked_name(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """An environment or app name as typed (one, or several): never empty, no control
+    characters, not absurdly long. Whether the pipeline knows it is checked where the
+    files are read; an empty filter is refused here rather than dropped."""
+    del ctx
+    for text in value if isinstance(value, tuple | list) else [value]:
+        if text is None:
+            continue
+        if not text.strip():
+            raise click.BadParameter("a name must not be empty", param=param)
+        if any(ord(char) < 32 or ord(char) == 127 for char in text):
+            raise click.BadParameter(f"{text[:40]!r} holds control characters", param=param)
+        if len(text) > 253:
+            raise click.BadParameter(
+                f"{text[:40]}… is {len(text)} characters long; names have at most 253",
+                param=param,
+            )
+    return value
+
+
+class SafePath(click.Path):
+    """A path option or argument that the operating system can take: a path too long for
+    it (or holding a NUL) is a usage error here, not an internal error later."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import os
+
+        text = os.fsdecode(value) if isinstance(value, bytes) else str(value)
+        if "\0" in text:
+            self.fail("the path holds a NUL character", param, ctx)
+        longest = max((len(os.fsencode(part)) for part in text.split("/")), default=0)
+        if longest > 255 or len(os.fsencode(text)) > 4095:
+            self.fail(
+                f"{text[:40]}… is too long for a path ({len(text)} characters"
+                + (", a folder or file name over 255 bytes" if longest > 255 else "")
+                + ")",
+                param,
+                ctx,
+            )
+        return super().convert(value, param, ctx)
+
+
+def no_credentials(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """A URL option's value with any credentials in it removed, and said so on stderr:
+    what promoter writes goes into git history, which keeps it forever."""
+    del ctx
+    from promoter.reference import without_credentials
+
+    if value is None:
+        return None
+    clean, stripped = without_credentials(value)
+    if stripped:
+        name = param.opts[0] if param.opts else str(param.name)
+        click.echo(
+            f"promoter: {name}: removed the credentials (user:token@) from the URL; promoter "
+            f"stores {clean}. Pass URLs without them: git history keeps whatever is written",
+            err=True,
+        )
+    return clean
+
+
 def checked_digest(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
     """A ``--digest``-like option's value: a full digest, ``IMAGE@sha256:…``, or a prefix
     of at least 12 hex digits; anything else (a tag, a short digest) is a usage error."""
@@ -59,7 +120,7 @@ debug_option = click.option(
 )
 repo_option = click.option(
     "--repo",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=SafePath(path_type=Path, file_okay=False),
     default=None,
     envvar="PROMOTER_REPO",
     show_envvar=True,
@@ -69,6 +130,7 @@ repo_option = click.option(
 pipeline_option = click.option(
     "--pipeline",
     "pipeline",
+    type=SafePath(),
     default=None,
     envvar="PROMOTER_PIPELINE",
     show_envvar=True,

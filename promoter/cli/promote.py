@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from promoter.cli.options import change_options, checked_digest, full_digest
+from promoter.cli.options import (
+    change_options,
+    checked_digest,
+    checked_name,
+    full_digest,
+    no_credentials,
+)
 from promoter.errors import ExitCode
 from promoter.reference import did_you_mean
 
@@ -77,14 +83,20 @@ def _plan_and_land(ctx: Context, request: Request, dry_run: bool, push: bool, ou
 
 
 @click.command()
-@click.argument("apps", nargs=-1)
+@click.argument("apps", nargs=-1, callback=checked_name)
 @click.option(
-    "--to", "target", required=True, metavar="ENV", help="The environment to promote into."
+    "--to",
+    "target",
+    required=True,
+    metavar="ENV",
+    callback=checked_name,
+    help="The environment to promote into.",
 )
 @click.option(
     "--from",
     "source",
     metavar="ENV",
+    callback=checked_name,
     help="The source environment, when the target has several (parallel testing).",
 )
 @click.option(
@@ -143,8 +155,15 @@ def promote(
 
 
 @click.command()
-@click.argument("app")
-@click.option("--to", "target", required=True, metavar="ENV", help="The entry environment.")
+@click.argument("app", callback=checked_name)
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    metavar="ENV",
+    callback=checked_name,
+    help="The entry environment.",
+)
 @click.option(
     "--digest",
     required=True,
@@ -153,7 +172,9 @@ def promote(
 )
 @click.option("--image", help="Image repository (default: the one the app already uses).")
 @click.option("--version", "version", help="Version label, e.g. 1.4.3.")
-@click.option("--source-repo", help="Repository the artifact was built from.")
+@click.option(
+    "--source-repo", callback=no_credentials, help="Repository the artifact was built from."
+)
 @click.option("--source-revision", help="Commit the artifact was built from.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and the exact diff.")
 @change_options
@@ -229,8 +250,15 @@ def _current_image(
 
 
 @click.command()
-@click.argument("app")
-@click.option("--env", "target", required=True, metavar="ENV", help="The environment to roll back.")
+@click.argument("app", callback=checked_name)
+@click.option(
+    "--env",
+    "target",
+    required=True,
+    metavar="ENV",
+    callback=checked_name,
+    help="The environment to roll back.",
+)
 @click.option(
     "--to",
     "to_digest",

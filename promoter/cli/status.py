@@ -6,17 +6,27 @@ from pathlib import Path
 
 import click
 
-from promoter.cli.options import common_options, repo_options
+from promoter.cli.options import checked_name, common_options, repo_options
 from promoter.errors import ExitCode
 
 
 @click.command()
 @repo_options
 @click.option(
-    "--env", "envs", multiple=True, metavar="ENV", help="Show only this environment (repeatable)."
+    "--env",
+    "envs",
+    multiple=True,
+    metavar="ENV",
+    callback=checked_name,
+    help="Show only this environment (repeatable).",
 )
 @click.option(
-    "--app", "apps", multiple=True, metavar="APP", help="Show only this app (repeatable)."
+    "--app",
+    "apps",
+    multiple=True,
+    metavar="APP",
+    callback=checked_name,
+    help="Show only this app (repeatable).",
 )
 @click.option(
     "--exit-code",

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
-from promoter.cli.options import common_options, repo_options
+from promoter.cli.options import SafePath, common_options, repo_options
 from promoter.errors import ExitCode
 
 
 @click.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=SafePath(path_type=Path))
 @repo_options
 @common_options
 def validate(paths: tuple[Path, ...], repo: Path | None, pipeline: str | None, output: str) -> int:

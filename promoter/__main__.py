@@ -8,27 +8,28 @@ by the signal. Nothing has been read or written yet at that point.
 
 from __future__ import annotations
 
+import os
 import signal
-import sys
 from types import FrameType
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM or SIGINT before the CLI has taken over: nothing has been read or written
+    yet, so the process can end on the spot, wherever start-up is."""
     del signum, frame
-    raise KeyboardInterrupt
+    os.write(2, b"interrupted\n")
+    os._exit(130)
 
 
 def run() -> None:
-    """Start the CLI; an interruption while it loads exits 130."""
-    try:
-        from promoter.cli import main
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
+    """Start the CLI (which installs its own handlers once it has work to undo)."""
+    from promoter.cli import main
+
     main()
 
 
 signal.signal(signal.SIGTERM, _interrupt)
+signal.signal(signal.SIGINT, _interrupt)
 
 if __name__ == "__main__":
     run()

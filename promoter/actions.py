@@ -27,6 +27,7 @@ from promoter.layout import Layout
 from promoter.model import Person, Snapshot
 from promoter.promote import Plan, Request, plan
 from promoter.records import Event
+from promoter.recovery import recover
 from promoter.reference import DigestRef
 from promoter.status import RolledBack, StatusReport
 from promoter.validate import load_checked, load_snapshot
@@ -67,13 +68,18 @@ def open_context(layout: Layout, *, writing: bool = False) -> Context:
 
 
 @contextmanager
-def writing_context(layout: Layout) -> Iterator[Context]:
+def writing_context(
+    layout: Layout, notify: Callable[[str], None] = lambda text: None
+) -> Iterator[Context]:
     """A writing command's context, with this working copy's promoter lock held for the
     whole command: from before it reads the files and history, through its pre-flight
     checks and its "nothing to do", to its last push or reset. Two runs in one working
-    copy then never see each other's unpushed commit or half-written file."""
+    copy then never see each other's unpushed commit or half-written file. What a killed
+    run left is put right first (:mod:`promoter.recovery`), and ``notify`` told."""
     ctx = open_context(layout, writing=True)
     with exclusive(ctx.git):
+        for what in recover(ctx.git):
+            notify(f"recovered from {what}")
         yield ctx
 
 

@@ -404,6 +404,16 @@ class Git:
         """Fetch one branch from a remote."""
         self.run("fetch", "--quiet", remote, branch)
 
+    def parent(self, sha: str) -> str | None:
+        """The first parent of ``sha`` (None for a root commit)."""
+        parents = self.run("rev-list", "--parents", "-n", "1", sha).split()[1:]
+        return parents[0] if parents else None
+
+    def commit_paths(self, sha: str) -> list[str]:
+        """The paths commit ``sha`` changed against its first parent."""
+        out = self.run("diff-tree", "--no-commit-id", "--name-only", "-r", "-z", "--root", sha)
+        return [path for path in out.split("\0") if path]
+
     def fast_forward(self, ref: str) -> None:
         """Fast-forward the current branch to ``ref``; never merges or rebases."""
         self.run("merge", "--quiet", "--ff-only", ref)

@@ -8,15 +8,17 @@ wrong after the commit, the branch is reset to where it was, so no stray commit 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from promoter import recovery
 from promoter.clock import CLOCK_SKEW
 from promoter.errors import GitError
-from promoter.git import Git, PushRejected
+from promoter.git import Git, PushRejected, Worktree
 from promoter.records import Event
 from promoter.yamledit import write_atomic
 from promoter.yamlio import Document
@@ -48,10 +50,17 @@ class Landed:
     attempts: int
 
 
-def preflight(git: Git, *, push: bool) -> tuple[tuple[str, str] | None, str | None]:
-    """Refuse a dirty worktree or unpushed commits; return the upstream to push to, and
-    its remote-tracking ref. One ``git status`` answers all of it.
-    """
+def check_clean(git: Git) -> Worktree:
+    """Refuse a worktree with uncommitted changes, or with git's own lock left in it;
+    return its state."""
+    lock = git.worktree_git_dir / "index.lock"
+    if lock.exists():
+        raise GitError(
+            f"git's lock file {lock} exists: another git command is working in this "
+            "working copy, or one was killed while it did",
+            hint=f"If no git command is running here, remove it (`rm {lock}`) and run the "
+            "command again",
+        )
     state = git.worktree()
     if state.dirty:
         dirty = state.dirty
@@ -63,6 +72,14 @@ def preflight(git: Git, *, push: bool) -> tuple[tuple[str, str] | None, str | No
             "half-written by a killed promoter run is not yours to commit (`audit` would call "
             "it a hand edit): restore it with `git checkout -- FILE`",
         )
+    return state
+
+
+def preflight(git: Git, *, push: bool) -> tuple[tuple[str, str] | None, str | None]:
+    """Refuse a dirty worktree or unpushed commits; return the upstream to push to, and
+    its remote-tracking ref. One ``git status`` answers all of it.
+    """
+    state = check_clean(git)
     branch = state.branch
     if branch is None:
         raise GitError("HEAD is detached", hint="Check out the branch to promote on")
@@ -77,7 +94,10 @@ def preflight(git: Git, *, push: bool) -> tuple[tuple[str, str] | None, str | No
         raise GitError(
             f"{branch} has {ahead} commit{'s' * (ahead != 1)} that "
             f"{upstream[0]}/{upstream[1]} does not have",
-            hint="Push or drop them first, so a promotion never publishes other work",
+            hint=f"Publish them (`git push`), or drop them (`git reset --keep "
+            f"{state.tracking or '/'.join(upstream)}`), first: a promotion never publishes "
+            "other work. If a promoter run was killed before its push, `promoter recover` "
+            "undoes its commit",
         )
     return upstream, state.tracking
 
@@ -195,6 +215,18 @@ def _land(
                 hint="Check this machine's clock (NTP). If it is right, that commit's date is "
                 "wrong: `promoter audit` reports it as future-date. Nothing was written",
             )
+        intent = recovery.begin(
+            git,
+            recovery.Intent(
+                command=change.event.kind if change.event else "commit",
+                branch=upstream[1] if upstream else None,
+                base=base,
+                files=tuple(change.files),
+                upstream=upstream,
+                started=recovery.now(),
+                pid=os.getpid(),
+            ),
+        )
         try:
             new = [path for path in change.files if not (git.root / path).exists()]
             for path, text in change.files.items():
@@ -207,18 +239,22 @@ def _land(
                 when=change.when,
                 sign=change.sign,
             )
+            intent = recovery.committed(git, intent, sha)
             if change.check is not None:
                 change.check(sha)
         except BaseException:
             git.reset_hard(base)  # the worktree was clean: this only undoes our own writes
+            recovery.finish(git)
             raise
         if upstream is None:
+            recovery.finish(git)
             return Landed(sha, None, attempt)
         remote, branch = upstream
         try:
             git.push(remote, branch)
         except PushRejected:
             git.reset_hard(base)
+            recovery.finish(git)
             pause = backoff(attempt)
             if time.monotonic() + pause > deadline:
                 raise GitError(
@@ -232,5 +268,7 @@ def _land(
             continue
         except BaseException:
             git.reset_hard(base)
+            recovery.finish(git)
             raise
+        recovery.finish(git)
         return Landed(sha, f"{remote}/{branch}", attempt)

@@ -33,6 +33,7 @@ SCHEMA_FILES = {
     "History": "history.schema.json",
     "EvidenceResult": "evidence-result.schema.json",
     "AuditReport": "audit-report.schema.json",
+    "RecoveryReport": "recovery-report.schema.json",
     "Error": "error.schema.json",
 }
 

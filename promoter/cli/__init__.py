@@ -18,6 +18,7 @@ from promoter import __version__
 from promoter.cli import evidence as evidence_cmd
 from promoter.cli import history as history_cmd
 from promoter.cli import promote as promote_cmd
+from promoter.cli import recover as recover_cmd
 from promoter.cli import status as status_cmd
 from promoter.cli import validate as validate_cmd
 from promoter.cli.options import DEBUG, OUTPUT, debug_option
@@ -61,6 +62,7 @@ for command in (
     history_cmd.gates,
     history_cmd.history,
     history_cmd.audit,
+    recover_cmd.recover,
 ):
     cli.add_command(command)
 
@@ -124,6 +126,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         # A CI job cancelled, `timeout`, `kill`: unwind like Ctrl-C, so that a commit not
         # yet pushed is reset and nothing is left behind.
         signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C: KeyboardInterrupt
     try:
         code = cli.main(
             args=list(argv) if argv is not None else None,

@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from promoter.cli.options import change_options, checked_digest, checked_name, no_credentials
+from promoter.cli.options import (
+    change_options,
+    checked_digest,
+    checked_name,
+    no_credentials,
+    notice,
+)
 from promoter.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -85,7 +91,7 @@ def record(
             f"--check {check!r} must be NAME=passed or NAME=failed",
             hint="e.g. --check unit-tests=passed",
         )
-    with actions.writing_context(find_layout(repo, pipeline)) as ctx:
+    with actions.writing_context(find_layout(repo, pipeline), notice) as ctx:
         event, landed, warning = attest.record(
             ctx, env, app, name, result, url=url, digest=digest, push=push
         )
@@ -134,7 +140,7 @@ def approve(
     from promoter import actions, attest
     from promoter.layout import find_layout
 
-    with actions.writing_context(find_layout(repo, pipeline)) as ctx:
+    with actions.writing_context(find_layout(repo, pipeline), notice) as ctx:
         event, landed = attest.approve(ctx, app, target, digest=digest, push=push)
     _echo(event, landed, output, f"approved {app} into {target} as {ctx.actor.id}")
     return ExitCode.OK
@@ -157,7 +163,7 @@ def adopt(repo: Path | None, pipeline: str | None, push: bool, output: str) -> i
     from promoter import actions, attest
     from promoter.layout import find_layout
 
-    with actions.writing_context(find_layout(repo, pipeline)) as ctx:
+    with actions.writing_context(find_layout(repo, pipeline), notice) as ctx:
         event, landed = attest.adopt(ctx, push=push)
     _echo(event, landed, output, f"adopted {len(event.baseline)} pinned digests as the baseline")
     return ExitCode.OK
@@ -192,7 +198,7 @@ def acknowledge(
     from promoter import actions, attest
     from promoter.layout import find_layout
 
-    with actions.writing_context(find_layout(repo, pipeline)) as ctx:
+    with actions.writing_context(find_layout(repo, pipeline), notice) as ctx:
         event, landed = attest.acknowledge(ctx, sha, reason, code=code, push=push)
     target = event.acknowledged[0][:12] if event.acknowledged else sha
     _echo(event, landed, output, f"acknowledged the findings of {target}")

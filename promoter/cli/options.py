@@ -14,6 +14,11 @@ DEBUG = {"on": False}
 OUTPUT = {"format": "text"}  # the --output of the running command, for its error report
 
 
+def notice(text: str) -> None:
+    """Tell the user something on stderr that is not an error (stdout stays the result)."""
+    click.echo(f"promoter: {text}", err=True)
+
+
 def checked_name(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     """An environment or app name as typed (one, or several): never empty, no control
     characters, not absurdly long. Whether the pipeline knows it is checked where the

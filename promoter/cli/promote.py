@@ -13,6 +13,7 @@ from promoter.cli.options import (
     checked_name,
     full_digest,
     no_credentials,
+    notice,
 )
 from promoter.errors import ExitCode
 from promoter.reference import did_you_mean
@@ -38,7 +39,7 @@ def _run(
     layout = find_layout(repo, pipeline)
     if dry_run:
         return _plan_and_land(actions.open_context(layout), request, True, push, output)
-    with actions.writing_context(layout) as ctx:
+    with actions.writing_context(layout, notice) as ctx:
         return _plan_and_land(ctx, request, False, push, output)
 
 
@@ -70,6 +71,8 @@ def _plan_and_land(ctx: Context, request: Request, dry_run: bool, push: bool, ou
             if not dry_run and (plan.refusals or plan.moves):
                 # one blocked app holds the whole commit back: say so, not just per app
                 click.echo(f"{request.action}: nothing was written (see above)")
+            elif not dry_run and not plan.waiting:
+                click.echo(f"{request.action}: nothing to do")  # the remote holds it all
         if plan.refusals or (plan.moves and not plan.ready):
             return ExitCode.FINDINGS
         return ExitCode.OK

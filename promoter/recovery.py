@@ -1,0 +1,206 @@
+"""What a killed writing run leaves behind, and how the next run puts it right.
+
+A writing run records its intent before it changes anything: one small JSON file,
+``.git/promoter/intent.json``, written atomically, saying which branch and commit it
+started from, which files it will write and, once made, its commit. It removes the file
+when it is done (landed, found nothing to do, or undid its own change after a failure).
+So if the file is there when a run takes the working copy's lock, the run that wrote it
+was killed (``kill -9``, an out-of-memory kill, a lost machine): nothing alive holds the
+lock, which dies with its process.
+
+The next writing run, and ``promoter recover``, then put right exactly what that run could
+have left, and nothing else:
+
+- git's ``index.lock``, if it appeared after the run started (its own ``git commit`` was
+  killed with it);
+- its temporary files (``.qa.yaml.XXXXXXXX.tmp`` beside the file it was writing);
+- its commit: if the remote holds it (the push landed; only the remote-tracking ref was not
+  updated), a fetch is all it needs; if not, it is undone (``git reset --hard`` to where the
+  run started), and the command that runs next plans again, with every gate checked anew;
+- its environment files, written but not committed: restored from HEAD.
+
+A leftover that is not promoter's (a person's edit, a commit that is not the one the run
+made, an ``index.lock`` older than the run) is never touched: the run refuses with a
+message that says exactly what to run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from promoter.errors import GitError
+from promoter.git import Git
+
+_INTENT = Path("promoter") / "intent.json"
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What a writing run is about to do."""
+
+    command: str
+    branch: str | None
+    base: str  # HEAD when it started: where an undo goes back to
+    files: tuple[str, ...]  # repository-relative paths it writes
+    upstream: tuple[str, str] | None  # (remote, branch) it pushes to; None: local only
+    started: float  # seconds since the epoch
+    pid: int
+    commit: str | None = None  # its commit, once made
+
+
+def _path(git: Git) -> Path:
+    return git.worktree_git_dir / _INTENT
+
+
+def begin(git: Git, intent: Intent) -> Intent:
+    """Record ``intent`` before the first change (atomically: never half a record)."""
+    _write(_path(git), json.dumps(asdict(intent), indent=2) + "\n")
+    return intent
+
+
+def committed(git: Git, intent: Intent, sha: str) -> Intent:
+    """Add the run's commit to its record."""
+    return begin(git, replace(intent, commit=sha))
+
+
+def finish(git: Git) -> None:
+    """The run is done, or undid its change: forget its intent."""
+    with contextlib.suppress(FileNotFoundError):
+        _path(git).unlink()
+
+
+def pending(git: Git) -> Intent | None:
+    """The intent a killed run left, if any (call with the lock held)."""
+    path = _path(git)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Intent(
+            command=str(data["command"]),
+            branch=data["branch"],
+            base=str(data["base"]),
+            files=tuple(str(f) for f in data["files"]),
+            upstream=(str(data["upstream"][0]), str(data["upstream"][1]))
+            if data["upstream"]
+            else None,
+            started=float(data["started"]),
+            pid=int(data["pid"]),
+            commit=data.get("commit"),
+        )
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        raise GitError(
+            f"{path} is not a record promoter can read",
+            hint=f"A killed run left it damaged; check `git status` and `git log -1`, put "
+            f"right what it changed by hand, then delete {path}",
+        ) from None
+
+
+def recover(git: Git) -> list[str]:
+    """Put right what a killed run left behind; return what was done, in words.
+
+    Call it with the working copy's lock held. Nothing happens without an intent record.
+    """
+    intent = pending(git)
+    if intent is None:
+        return []
+    done: list[str] = []
+    lock = git.worktree_git_dir / "index.lock"
+    with contextlib.suppress(FileNotFoundError):
+        if lock.stat().st_mtime >= intent.started - 1:
+            lock.unlink()
+            done.append("removed .git/index.lock, left by its git")
+    for name in intent.files:
+        target = git.root / name
+        for tmp in target.parent.glob(f".{target.name}.*.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+                done.append(f"removed its temporary file {_relative(git, tmp)}")
+    state = git.worktree()
+    theirs = [path for path in state.dirty if path not in intent.files]
+    if theirs:
+        raise GitError(
+            f"a promoter run ({intent.command}, pid {intent.pid}) was killed here, and the "
+            f"worktree also holds changes that are not promoter's ({', '.join(theirs[:5])})",
+            hint="Commit or stash your own changes (`git stash --include-untracked`), then run "
+            "`promoter recover`; promoter puts right only what its own run left",
+        )
+    head = state.head
+    if head is not None and head != intent.base:
+        if not _is_ours(git, intent, head):
+            raise GitError(
+                f"a promoter run ({intent.command}) was killed here, and the branch has "
+                f"since moved to {head[:12]}, which is not the commit it made",
+                hint="Check `git log -3`; if its commit is among them, remove it yourself, "
+                f"then delete {_path(git)}",
+            )
+        if intent.upstream is None:
+            done.append(f"kept its local commit {head[:12]} (it was run with --no-push)")
+        else:
+            remote, branch = intent.upstream
+            git.fetch(remote, branch)
+            tracking = state.tracking or f"{remote}/{branch}"
+            if git.is_ancestor(head, tracking):
+                done.append(
+                    f"found its commit {head[:12]} on {remote}/{branch}: its push had landed"
+                )
+            else:
+                git.reset_hard(intent.base)
+                done.append(
+                    f"undid its commit {head[:12]}, which never reached {remote}/{branch}; "
+                    "run the command again to land it, with every gate checked anew"
+                )
+    left = git.worktree().dirty
+    if left:
+        tracked = set(git.run("ls-files", "-z", "--", *left).split("\0")) - {""}
+        if tracked:
+            git.run("checkout", "--", *sorted(tracked))
+        for path in set(left) - tracked:
+            (git.root / path).unlink(missing_ok=True)
+        done.append(f"restored {', '.join(left)}, which it had begun to write")
+    finish(git)
+    return [f"a killed {intent.command} run: {what}" for what in done] or [
+        f"a killed {intent.command} run had changed nothing"
+    ]
+
+
+def _is_ours(git: Git, intent: Intent, head: str) -> bool:
+    """Whether ``head`` is the commit the killed run made: the one it recorded, or (killed
+    before it could record it) a single commit on top of its base touching only its files."""
+    if intent.commit is not None:
+        return head == intent.commit
+    if git.parent(head) != intent.base:
+        return False
+    return set(git.commit_paths(head)) <= set(intent.files)
+
+
+def _relative(git: Git, path: Path) -> str:
+    try:
+        return path.relative_to(git.root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=".intent.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(name).replace(path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+
+
+def now() -> float:
+    """The time an intent is stamped with."""
+    return dt.datetime.now(dt.UTC).timestamp()

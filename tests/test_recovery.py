@@ -1,0 +1,216 @@
+"""Killed runs: whatever a SIGKILL leaves, the next run puts right and converges.
+
+Every test here kills real promoter processes (SIGKILL: no handler runs) at points spread
+over their whole life, start-up to push. Git hooks widen the two windows that matter: a
+local post-commit hook holds the run between its commit and its push, and the remote's
+pre-receive hook holds it while the push is in flight. After each kill the same command
+runs again and must converge: the change lands exactly once (or the re-run truthfully
+finds it done), the remote never holds a partial state, and nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CASES, Runner, check_output, promoter_env
+from tests.gitutil import git, remote_with_clone
+from tests.test_promote import Flow
+
+PAUSE = "sleep 0.15\n"  # each hook holds a run this long in its window
+SPAN = 1.6  # seconds over which the kills are spread
+
+
+@pytest.fixture
+def flow(tmp_path: Path, run: Runner) -> Flow:
+    work, remote = remote_with_clone(tmp_path, CASES / "flow")
+    return Flow(work, remote, run)
+
+
+def _hooks(flow: Flow) -> None:
+    for hook in (
+        flow.work / ".git" / "hooks" / "post-commit",
+        flow.remote / "hooks" / "pre-receive",
+    ):
+        hook.write_text(
+            "#!/bin/sh\n" + PAUSE + ("cat >/dev/null\n" if "receive" in hook.name else "")
+        )
+        hook.chmod(0o755)
+
+
+def _digest(n: int) -> str:
+    return "sha256:" + f"{n:08x}" * 8  # its short form (8 digits) tells them apart
+
+
+def _kill_at(flow: Flow, tmp_path: Path, args: list[str], delay: float) -> int | None:
+    """Start ``promoter ARGS`` in the clone and SIGKILL it after ``delay`` seconds; its
+    exit status if it finished first."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "promoter", *args],
+        cwd=flow.work,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=promoter_env(tmp_path),
+    )
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return None if proc.returncode == -signal.SIGKILL else proc.returncode
+
+
+def _left_nothing(flow: Flow) -> None:
+    assert git(flow.work, "status", "--porcelain", "--untracked-files=all") == ""
+    assert not (flow.work / ".git" / "promoter" / "intent.json").exists()
+    assert not (flow.work / ".git" / "index.lock").exists()
+    behind_ahead = git(flow.work, "rev-list", "--left-right", "--count", "origin/main...HEAD")
+    assert behind_ahead.split() == ["0", "0"]  # HEAD is what the remote holds
+
+
+def _converges(
+    flow: Flow,
+    tmp_path: Path,
+    kills: int,
+    prepare: Callable[[int], list[str]],
+    landed: Callable[[int], None],
+) -> set[str]:
+    """Kill the command ``prepare(i)`` returns at ``kills`` points over ``SPAN`` seconds
+    (past its whole life: the last ones find it finished), re-run it after each kill, and
+    check with ``landed(i)``; return what the re-runs said (the kills hit every stage)."""
+    said: set[str] = set()
+    for i in range(kills):
+        args = prepare(i)
+        _kill_at(flow, tmp_path, args, 0.02 + SPAN * i / kills)
+        again = flow(*args)
+        assert again.returncode == 0, again.stdout + again.stderr
+        said.add("recovered" if "recovered from" in again.stderr else "clean start")
+        said.add("nothing to do" if "nothing to do" in again.stdout else "landed")
+        landed(i)
+        _left_nothing(flow)
+    return said
+
+
+def test_killed_publications_converge(flow: Flow, tmp_path: Path) -> None:
+    _hooks(flow)
+
+    def prepare(i: int) -> list[str]:
+        return ["publish", "web", "--to", "dev", "--digest", _digest(i + 1), "--image", "r/web"]
+
+    def landed(i: int) -> None:
+        subject = f"publish(web): dev {_digest(i + 1)[:15]}"
+        assert flow.remote_log().count(subject) == 1
+        assert _digest(i + 1) in git(flow.remote, "show", "main:environments/dev.yaml")
+
+    said = _converges(flow, tmp_path, 40, prepare, landed)
+    assert said == {"recovered", "clean start", "nothing to do", "landed"}
+
+
+def test_killed_promotions_converge(flow: Flow, tmp_path: Path) -> None:
+    _hooks(flow)
+
+    def prepare(i: int) -> list[str]:
+        flow.ok("publish", "web", "--to", "dev", "--digest", _digest(i + 1), "--image", "r/web")
+        flow.ok("record", "dev", "web", "--check", "unit-tests=passed")
+        return ["promote", "web", "--to", "qa"]
+
+    def landed(i: int) -> None:
+        subject = f"promote(web): dev → qa {_digest(i + 1)[:15]}"
+        assert flow.remote_log().count(subject) == 1
+        assert _digest(i + 1) in git(flow.remote, "show", "main:environments/qa.yaml")
+
+    said = _converges(flow, tmp_path, 30, prepare, landed)
+    assert said == {"recovered", "clean start", "nothing to do", "landed"}
+
+
+def test_killed_release_trains_converge(flow: Flow, tmp_path: Path) -> None:
+    _hooks(flow)
+    apps = ("web", "api")
+
+    def prepare(i: int) -> list[str]:
+        for n, app in enumerate(apps):
+            digest = _digest(100 * n + i + 1)
+            flow.ok("publish", app, "--to", "dev", "--digest", digest, "--image", f"r/{app}")
+            flow.ok("record", "dev", app, "--check", "unit-tests=passed")
+        return ["promote", "--all", "--to", "qa"]
+
+    def landed(i: int) -> None:
+        qa = git(flow.remote, "show", "main:environments/qa.yaml")
+        assert all(_digest(100 * n + i + 1) in qa for n in range(len(apps)))
+        trains = [s for s in flow.remote_log() if s.startswith("promote(") and "→ qa" in s]
+        assert len(trains) == i + 1  # one commit per train, never two, never half
+
+    said = _converges(flow, tmp_path, 30, prepare, landed)
+    assert said == {"recovered", "clean start", "nothing to do", "landed"}
+
+
+def test_recover_puts_right_an_unpushed_commit_and_says_so(
+    flow: Flow,
+    tmp_path: Path,
+) -> None:
+    # A run killed while its post-commit hook holds it: committed, never pushed.
+    hook = flow.work / ".git" / "hooks" / "post-commit"
+    started = tmp_path / "committed"
+    hook.write_text(f"#!/bin/sh\ntouch '{started}'\nsleep 30\n")
+    hook.chmod(0o755)
+    before = flow.state()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "promoter", "publish", "web", "--to", "dev",
+         "--digest", _digest(7), "--image", "r/web"],
+        cwd=flow.work, env=promoter_env(tmp_path),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    for _ in range(600):
+        if started.exists():
+            break
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    hook.unlink()
+    assert flow.head() != before[0]  # its commit is there, unpushed
+    refused = flow("status")  # read-only commands read what is there, and touch nothing
+    assert refused.returncode in (0, 1)
+    result = flow.ok("recover", "-o", "json")
+    document = json.loads(result.stdout)
+    check_output(document, "RecoveryReport")
+    assert any("undid its commit" in line for line in document["recovered"])
+    assert flow.state() == before
+    assert flow.ok("recover").stdout.strip() == "recover: nothing to put right"
+
+
+def test_what_a_killed_run_did_not_leave_is_never_touched(flow: Flow) -> None:
+    # An intent record is there, but so is a person's own edit: refused, nothing touched.
+    intent = flow.work / ".git" / "promoter" / "intent.json"
+    intent.parent.mkdir(exist_ok=True)
+    base = flow.head()
+    record = {
+        "command": "publish",
+        "branch": "main",
+        "base": base,
+        "files": ["environments/dev.yaml"],
+        "upstream": ["origin", "main"],
+        "started": time.time(),
+        "pid": 1,
+        "commit": None,
+    }
+    intent.write_text(json.dumps(record))
+    (flow.work / "notes.txt").write_text("mine\n")
+    result = flow("recover")
+    assert result.returncode == 4
+    assert "not promoter's (notes.txt)" in result.stderr
+    assert (flow.work / "notes.txt").read_text() == "mine\n" and intent.exists()
+
+
+def test_a_stray_index_lock_names_what_to_run(flow: Flow) -> None:
+    lock = flow.work / ".git" / "index.lock"
+    lock.write_text("")
+    before = flow.state()
+    result = flow("publish", "web", "--to", "dev", "--digest", _digest(9), "--image", "r/web")
+    assert result.returncode == 4
+    assert f"rm {lock}" in result.stderr
+    assert flow.state() == before and lock.exists()

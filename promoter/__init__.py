@@ -3,3 +3,6 @@
 from __future__ import annotations
 
 __version__ = "0.1.0"
+API_VERSION = (
+    "promoter/v1"  # the apiVersion of every file and JSON document promoter reads or writes
+)

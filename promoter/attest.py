@@ -22,6 +22,7 @@ from promoter.actions import (
     run_audit,
 )
 from promoter.errors import Refused, UsageError
+from promoter.evidence import Evidence
 from promoter.filehistory import entered
 from promoter.history import read_events
 from promoter.land import Commitable, Landed
@@ -52,7 +53,7 @@ def record(
         raise UsageError(problem)
     made: list[Event] = []
 
-    def prepare(head: str) -> Commitable:
+    def prepare(head: str) -> Commitable | None:
         del head  # evidence is read fresh on every attempt
         snapshot = load_snapshot(ctx.layout)
         artifact = _artifact(snapshot, environment, app)
@@ -61,7 +62,8 @@ def record(
             if digest
             else artifact.digest
         )
-        if bound != artifact.digest and not evidence(ctx, [bound]).has_run(environment, app, bound):
+        found = evidence(ctx, [bound])
+        if bound != artifact.digest and not found.has_run(environment, app, bound):
             raise Refused(
                 f"{environment} never ran {short(bound)} for {app}",
                 hint="Record evidence only for a digest the environment runs or ran",
@@ -78,6 +80,10 @@ def record(
         made.append(event)
         pipeline = snapshot.pipeline
         signed = [s for s in pipeline.successors(environment) if pipeline.signed(s)]
+        if not signed and _repeats(found, event):
+            # The same result again, nothing in between: nothing to do. (Where evidence
+            # must be signed, the earlier record may not be: a new, signed one is written.)
+            return None
         return Commitable(
             {},
             records.message(event),
@@ -90,6 +96,27 @@ def record(
     warning = check_name_note(load_snapshot(ctx.layout, only=()).pipeline, environment, check)
     landed = land_checked(ctx, prepare, push=push, command="record")
     return as_committed(ctx, made[-1], landed), landed, warning
+
+
+def _repeats(found: Evidence, event: Event) -> bool:
+    """Whether ``event`` says again what the newest event about its app and digest said:
+    the same check result, link and person, with nothing (a move, a rollback, an
+    approval) in between. A CI job retried after its run was killed records once."""
+    newest = next(
+        (
+            e
+            for e in found.events
+            if e.app == event.app or any(c.app == event.app for c in e.changes)
+        ),
+        None,
+    )
+    return (
+        newest is not None
+        and newest.kind == "record"
+        and (newest.environment, newest.digest, newest.check, newest.url)
+        == (event.environment, event.digest, event.check, event.url)
+        and newest.actor.id == event.actor.id
+    )
 
 
 def check_name_note(pipeline: Pipeline, environment: str, check: str) -> str | None:

@@ -16,7 +16,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Collection, Generator, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from promoter.errors import GitError
 from promoter.patches import FileDiff, Lines, PatchError, read_diffs
@@ -83,12 +83,6 @@ class Worktree(NamedTuple):
 
 class PushRejected(GitError):
     """The remote refused a push because it moved on (not a fast-forward)."""
-
-
-def _stderr(exc: Any) -> str:
-    text = getattr(exc, "stderr", "") or str(exc)
-    text = str(text).strip().removeprefix("stderr:").strip().strip("'").strip()
-    return " ".join(text.split())
 
 
 class Git:
@@ -201,14 +195,15 @@ class Git:
 
     def head_or_none(self) -> str | None:
         """The sha of HEAD, or None in a repository whose branch has no commit yet."""
-        from git import GitCommandError
-
-        try:
-            return str(
-                self._repo.git.execute(["git", "rev-parse", "--verify", "--quiet", "HEAD"])
-            ).strip()
-        except GitCommandError:
+        status, out, err = self._call(["rev-parse", "--verify", "--quiet", "HEAD"])
+        if status == 0 and out.strip():
+            return out.strip()
+        if status == 1 and not err.strip():  # --quiet: no such commit (an unborn branch)
             return None
+        raise GitError(
+            f"git rev-parse failed: {' '.join(err.split())}",
+            hint="Check the repository state with `git status`",
+        )
 
     def has_commits(self) -> bool:
         """False in a repository whose branch has no commit yet."""
@@ -327,17 +322,16 @@ class Git:
         return remote, merge.removeprefix("refs/heads/")
 
     def identity(self) -> tuple[str | None, str | None]:
-        """git's ``user.name`` and ``user.email`` (the last of each), from one call."""
-        from git import GitCommandError
-
-        try:
-            out = str(
-                self._repo.git.execute(
-                    ["git", "config", "--get-regexp", r"^user\.(name|email)$"], env=_C_LOCALE
-                )
-            )
-        except GitCommandError:
+        """git's ``user.name`` and ``user.email`` (the last of each), from one call; None
+        for one that is not set. A configuration git cannot read is an error."""
+        status, out, err = self._call(["config", "--get-regexp", r"^user\.(name|email)$"])
+        if status == 1:  # git config: no such key
             return None, None
+        if status != 0:
+            raise GitError(
+                f"git config failed: {' '.join(err.split())}",
+                hint="Check your git configuration (`git config --list --show-origin`)",
+            )
         found: dict[str, str] = {}
         for line in out.splitlines():
             key, _, value = line.partition(" ")
@@ -599,16 +593,18 @@ class Git:
         return [path for path in out.split("\0") if path]
 
     def show(self, rev: str, path: str) -> str | None:
-        """The text of ``path`` at ``rev``, or None when it did not exist there."""
-        from git import GitCommandError
-
-        try:
-            out: str = self._repo.git.execute(
-                ["git", "show", f"{rev}:{path}"], env=_C_LOCALE, strip_newline_in_stdout=False
-            )
-        except GitCommandError:
+        """The text of ``path`` at ``rev``, or None when ``rev`` has no such file. Any
+        other failure (an unknown revision, a damaged repository) is an error."""
+        status, out, err = self._call(["show", "--no-textconv", f"{rev}:{path}"])
+        if status == 0:
+            return out
+        missing = "does not exist in" in err or "exists on disk, but not in" in err
+        if missing and self.resolve_commit(rev) is not None:  # git says so of any rev
             return None
-        return out
+        raise GitError(
+            f"git show {rev}:{path} failed: {' '.join(err.split())}",
+            hint="Check the repository with `git fsck`",
+        )
 
     def signatures(self, shas: Sequence[str]) -> dict[str, Signature]:
         """git's verification of each commit's signature, from one ``git log``: it checks
@@ -634,17 +630,9 @@ class Git:
 
     def verify_commit(self, sha: str) -> tuple[bool, str]:
         """Check a commit's signature with git's own verification: (ok, git's message)."""
-        from git import GitCommandError
-
-        try:
-            status, out, err = self._repo.git.execute(
-                ["git", "verify-commit", "--raw", sha],
-                with_extended_output=True,
-                env=_C_LOCALE,
-            )
-        except GitCommandError as exc:
-            return False, _stderr(exc) or "no valid signature"
-        return status == 0, " ".join(f"{out} {err}".split())
+        status, out, err = self._call(["verify-commit", "--raw", sha])
+        said = " ".join(f"{out} {err}".split())
+        return status == 0, said or ("" if status == 0 else "no valid signature")
 
 
 def first_parent_arrivals(

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from promoter import recovery
 from promoter.clock import CLOCK_SKEW
 from promoter.errors import GitError
+from promoter.fileio import write_atomic
 from promoter.git import Git, PushRejected, Worktree
 from promoter.records import Event
-from promoter.yamledit import write_atomic
 from promoter.yamlio import Document
 
 

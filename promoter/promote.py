@@ -295,7 +295,7 @@ def plan(
         kind=request.action,
         environment=request.target,
         actor=actor,
-        sources=_route(snapshot.pipeline, request, moves),
+        sources=_route(snapshot.pipeline, request),
         changes=tuple(
             Change(m.app, m.current.digest if m.current else None, m.new.digest, m.new.version)
             for m in moves
@@ -322,7 +322,7 @@ def plan(
     )
 
 
-def _route(pipeline: Pipeline, request: Request, moves: Sequence[Move]) -> tuple[str, ...]:
+def _route(pipeline: Pipeline, request: Request) -> tuple[str, ...]:
     # Every source: with parallel testing the digest passed all of them (--from only picks
     # whose metadata is copied).
     if request.action != "promote":

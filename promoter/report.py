@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from promoter import API_VERSION
 from promoter.model import Artifact, Snapshot
 from promoter.status import Cell, StatusReport
 from promoter.validate import Inspection
 
-API_VERSION = "promoter/v1"
 MARKERS = {"current": " ", "pending": "*", "waiting": "~", "rolled-back": "!"}
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from promoter import API_VERSION
 from promoter.gates import GateResult
 from promoter.land import Landed
 from promoter.model import Artifact
@@ -79,7 +80,7 @@ def gate_json(result: GateResult) -> dict[str, Any]:
 def plan_json(plan: Plan, landed: Landed | None = None, *, dry_run: bool = False) -> dict[str, Any]:
     """The plan (and where it landed) as a JSON document."""
     return {
-        "apiVersion": "promoter/v1",
+        "apiVersion": API_VERSION,
         "kind": "PromotionResult",
         "action": plan.request.action,
         "target": plan.request.target,

@@ -10,16 +10,12 @@ line endings and a missing final newline therefore survive by construction.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from promoter.errors import ConfigError
@@ -29,7 +25,6 @@ from promoter.yamlio import (
     NumberTooLong,
     Scalar,
     Span,
-    load,
     loads,
     resolve_plain,
 )
@@ -112,11 +107,6 @@ class Edits:
     set: Mapping[KeyPath, Scalar] = field(default_factory=dict)
     insert: Mapping[KeyPath, Value] = field(default_factory=dict)
     remove: Sequence[KeyPath] = ()
-
-
-def set_scalars(doc: Document, changes: Mapping[KeyPath, Scalar]) -> str:
-    """Return ``doc.text`` with each existing scalar at a path replaced; nothing else changes."""
-    return apply_edits(doc, Edits(set=changes))
 
 
 def apply_edits(doc: Document, edits: Edits) -> str:
@@ -366,47 +356,3 @@ def _verify(doc: Document, edits: Edits, text: str) -> Document:
             hint="Edit this file by hand; nothing was written",
         )
     return edited
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file and a rename: readers never see half."""
-    path = path.resolve()  # a symlinked file keeps its link; the target is replaced
-    directory = path.parent
-    mode = None
-    with contextlib.suppress(FileNotFoundError):
-        mode = path.stat().st_mode & 0o7777
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        if mode is not None:
-            tmp.chmod(mode)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    # Make the rename itself durable; some filesystems do not support fsync on directories.
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
-def update_file(path: Path, changes: Mapping[KeyPath, Scalar], name: str | None = None) -> bool:
-    """Set scalars in a YAML file in place, atomically; return whether the file changed."""
-    return edit_file(path, Edits(set=changes), name)
-
-
-def edit_file(path: Path, edits: Edits, name: str | None = None) -> bool:
-    """Apply ``edits`` to a YAML file in place, atomically; return whether it changed."""
-    doc = load(path, name)
-    text = apply_edits(doc, edits)
-    if text == doc.text:
-        return False
-    write_atomic(path, text)
-    return True

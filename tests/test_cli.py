@@ -122,6 +122,20 @@ def test_sigterm_while_promoter_starts_exits_130(launcher: list[str], tmp_path: 
     assert "interrupted" in err and "Traceback" not in err
 
 
+def test_main_called_in_process_leaves_garbage_collection_on(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A command switches the cyclic GC off while it runs; a caller (a test, a tool that
+    # imports promoter) gets it back on.
+    import gc
+
+    assert gc.isenabled()
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert gc.isenabled()
+    capsys.readouterr()
+
+
 def _run_main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     DEBUG["on"] = False
     with pytest.raises(SystemExit) as exit_info:

@@ -436,3 +436,31 @@ def test_landings_of_many_merged_commits_come_from_one_walk(work: Path) -> None:
         two: "2026-03-09T10:00:00+00:00",
     }
     assert found == {sha: when for sha in shas if (when := repo.landing(sha)) is not None}
+
+
+def test_show_tells_an_absent_file_from_a_failure(work: Path) -> None:
+    repo = Git.open(work)
+    assert repo.show("HEAD", "environments/pipeline.yaml") is not None
+    assert repo.show("HEAD", "environments/nope.yaml") is None  # absent: None
+    with pytest.raises(GitError, match="git show"):
+        repo.show("0" * 40, "environments/pipeline.yaml")  # no such commit: an error
+
+
+def test_identity_tells_unset_from_unreadable(work: Path) -> None:
+    repo = Git.open(work)
+    for key in ("user.name", "user.email"):  # the clone's own, if any
+        subprocess.run(["git", "config", "--unset-all", key], cwd=work, check=False)
+    environ = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}
+    saved = {k: os.environ.get(k) for k in environ}
+    os.environ.update(environ)
+    try:
+        assert repo.identity() == (None, None)  # nothing set: no identity
+        (work / ".git" / "config").write_text("[user\n", encoding="utf-8")  # broken
+        with pytest.raises(GitError, match="git config failed"):
+            repo.identity()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -107,7 +107,7 @@ def test_killed_publications_converge(flow: Flow, tmp_path: Path) -> None:
         assert flow.remote_log().count(subject) == 1
         assert _digest(i + 1) in git(flow.remote, "show", "main:environments/dev.yaml")
 
-    said = _converges(flow, tmp_path, 40, prepare, landed)
+    said = _converges(flow, tmp_path, 50, prepare, landed)
     assert said == {"recovered", "clean start", "nothing to do", "landed"}
 
 
@@ -145,7 +145,23 @@ def test_killed_release_trains_converge(flow: Flow, tmp_path: Path) -> None:
         trains = [s for s in flow.remote_log() if s.startswith("promote(") and "→ qa" in s]
         assert len(trains) == i + 1  # one commit per train, never two, never half
 
-    said = _converges(flow, tmp_path, 30, prepare, landed)
+    said = _converges(flow, tmp_path, 20, prepare, landed)
+    assert said == {"recovered", "clean start", "nothing to do", "landed"}
+
+
+def test_killed_check_records_converge(flow: Flow, tmp_path: Path) -> None:
+    # A CI job that records a check result and is killed, then retried: one record.
+    _hooks(flow)
+
+    def prepare(i: int) -> list[str]:
+        flow.ok("publish", "web", "--to", "dev", "--digest", _digest(i + 1), "--image", "r/web")
+        return ["record", "dev", "web", "--check", "unit-tests=passed", "--url", f"https://ci/{i}"]
+
+    def landed(i: int) -> None:
+        subject = f"record(web): unit-tests passed in dev for {_digest(i + 1)[:15]}"
+        assert flow.remote_log().count(subject) == 1
+
+    said = _converges(flow, tmp_path, 20, prepare, landed)
     assert said == {"recovered", "clean start", "nothing to do", "landed"}
 
 

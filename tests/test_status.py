@@ -20,9 +20,12 @@ DIGEST = "sha256:" + "3" * 64
 
 def set_digest(repo: Path, env: str, app: str, digest: str) -> None:
     """Change one digest through the project's own lossless editor."""
-    from promoter.yamledit import update_file
+    from promoter.fileio import write_atomic
+    from promoter.yamledit import Edits, apply_edits
+    from promoter.yamlio import load
 
-    update_file(repo / "environments" / f"{env}.yaml", {("artifacts", app, "digest"): digest})
+    path = repo / "environments" / f"{env}.yaml"
+    write_atomic(path, apply_edits(load(path), Edits(set={("artifacts", app, "digest"): digest})))
 
 
 def status_of(repo: Path, **filters: tuple[str, ...]):  # type: ignore[no-untyped-def]

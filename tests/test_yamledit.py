@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from promoter import yamledit
 from promoter.errors import ConfigError
-from promoter.yamledit import set_scalars, update_file
+from promoter.fileio import write_atomic
+from promoter.yamledit import Edits, apply_edits
 from promoter.yamlio import KeyPath, Scalar, load, loads
 
 # Three well-formed digests: A and C are "current", B and D are "new".
@@ -27,6 +27,22 @@ C = "sha256:ccccccccccccccccccccccccccccccccccccccccccccccccccccccccc0ffee00"
 D = "sha256:dddddddddddddddddddddddddddddddddddddddddddddddddddddddd0decade0"
 
 Changes = dict[KeyPath, Scalar]
+
+
+def update_file(path: Path, changes: Changes, name: str | None = None) -> bool:
+    """What a writing command does to a file: edit it in memory (only the bytes of the
+    changed values), then replace it atomically; whether it changed."""
+    doc = load(path, name)
+    text = apply_edits(doc, Edits(set=changes))
+    if text == doc.text:
+        return False
+    write_atomic(path, text)
+    return True
+
+
+def set_scalars(doc: Any, changes: Changes) -> str:
+    return apply_edits(doc, Edits(set=changes))
+
 
 CASES: list[Any] = [
     pytest.param(
@@ -627,6 +643,6 @@ def test_write_atomic_failure_leaves_original_and_no_temp_file(
 
 def test_write_atomic_new_file(tmp_path: Path) -> None:
     path = tmp_path / "new.yaml"
-    yamledit.write_atomic(path, "a: é\r\n")
+    write_atomic(path, "a: é\r\n")
     assert path.read_bytes() == "a: é\r\n".encode()
     assert [p.name for p in tmp_path.iterdir()] == ["new.yaml"]

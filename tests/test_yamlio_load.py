@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml.error import YAMLError
 
-from promoter import yamledit, yamlio
+from promoter import fileio, yamledit, yamlio
 from promoter.errors import ConfigError
 from promoter.yamlio import load, loads, resolve_plain
 from tests.conftest import CASES, EXAMPLE
@@ -154,7 +154,7 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
 def test_write_atomic_replaces_and_leaves_no_temp_file(tmp_path: Path) -> None:
     path = tmp_path / "x.yaml"
     path.write_text("a: 1\n")
-    yamledit.write_atomic(path, "a: 2\n")
+    fileio.write_atomic(path, "a: 2\n")
     assert path.read_text() == "a: 2\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.yaml"]
 
@@ -170,7 +170,7 @@ def test_write_atomic_failure_keeps_the_old_file(
 
     monkeypatch.setattr(Path, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
-        yamledit.write_atomic(path, "a: 2\n")
+        fileio.write_atomic(path, "a: 2\n")
     assert path.read_text() == "a: 1\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.yaml"]
 
@@ -180,7 +180,7 @@ def test_write_atomic_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
     target.write_text("a: 1\n")
     link = tmp_path / "link.yaml"
     link.symlink_to(target)
-    yamledit.write_atomic(link, "a: 2\n")
+    fileio.write_atomic(link, "a: 2\n")
     assert link.is_symlink()
     assert target.read_text() == "a: 2\n"
 
@@ -233,7 +233,10 @@ def test_a_lone_surrogate_is_an_encoding_error() -> None:
 
 def test_a_string_of_digits_too_long_to_read_is_written_quoted() -> None:
     doc = loads("a: x\n", "t.yaml")
-    assert yamledit.set_scalars(doc, {("a",): "1" * 5000}) == f"a: '{'1' * 5000}'\n"
+    assert (
+        yamledit.apply_edits(doc, yamledit.Edits(set={("a",): "1" * 5000}))
+        == f"a: '{'1' * 5000}'\n"
+    )
 
 
 # ---------------------------------------------------------------------------------------

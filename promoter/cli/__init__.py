@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import click
 
-from promoter import __version__
+from promoter import API_VERSION, __version__
 from promoter.cli import evidence as evidence_cmd
 from promoter.cli import history as history_cmd
 from promoter.cli import promote as promote_cmd
@@ -75,7 +75,7 @@ def _error_json(exc: PromoterError) -> str:
     import json
 
     document = {
-        "apiVersion": "promoter/v1",
+        "apiVersion": API_VERSION,
         "kind": "Error",
         "exitCode": int(exc.exit_code),
         "error": type(exc).__name__,
@@ -105,7 +105,7 @@ def _usage_json(message: str, code: int) -> str:
     import json
 
     document = {
-        "apiVersion": "promoter/v1",
+        "apiVersion": API_VERSION,
         "kind": "Error",
         "exitCode": int(code),
         "error": "UsageError",
@@ -121,7 +121,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI and exit with a documented code; the one place errors become exit codes."""
     # A command is one short process that builds many long-lived objects (files, history)
     # and makes little cyclic garbage: collection passes would only rescan them.
+    collecting = gc.isenabled()
     gc.disable()
+    try:
+        _main(argv)
+    finally:
+        if argv is not None and collecting:  # called in-process: leave the caller's GC on
+            gc.enable()
+
+
+def _main(argv: Sequence[str] | None) -> None:
     if argv is None:  # a process of its own, not a call from a test
         # A CI job cancelled, `timeout`, `kill`: unwind like Ctrl-C, so that a commit not
         # yet pushed is reset and nothing is left behind.

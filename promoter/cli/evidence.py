@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from promoter import API_VERSION
 from promoter.cli.options import (
     change_options,
     checked_digest,
@@ -30,7 +31,7 @@ def _echo(event: object, landed: object, output: str, what: str) -> None:
     assert landed is None or isinstance(landed, Landed)
     if output == "json":
         document = {
-            "apiVersion": "promoter/v1",
+            "apiVersion": API_VERSION,
             "kind": "EvidenceResult",
             "event": event_json(event),
             "commit": landed.sha if landed else None,

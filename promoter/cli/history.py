@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from promoter import API_VERSION
 from promoter.cli.options import checked_name, common_options, repo_options
 from promoter.errors import ExitCode
 
@@ -110,7 +111,7 @@ def history(
         click.echo(
             report.to_json(
                 {
-                    "apiVersion": "promoter/v1",
+                    "apiVersion": API_VERSION,
                     "kind": "History",
                     "events": [row[1] for row in rows][:limit],
                 }
@@ -156,7 +157,7 @@ def audit(require_signed: bool, repo: Path | None, pipeline: str | None, output:
         click.echo(
             report.to_json(
                 {
-                    "apiVersion": "promoter/v1",
+                    "apiVersion": API_VERSION,
                     "kind": "AuditReport",
                     "ok": not open_findings,
                     "findings": [_finding_json(f) for f in findings],

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from promoter import API_VERSION
 from promoter.cli.options import common_options, repo_options
 from promoter.errors import ExitCode
 
@@ -36,7 +37,7 @@ def recover(repo: Path | None, pipeline: str | None, output: str) -> int:
         check_clean(ctx.git)
     if output == "json":
         document = {
-            "apiVersion": "promoter/v1",
+            "apiVersion": API_VERSION,
             "kind": "RecoveryReport",
             "recovered": recovered,
             "ready": True,

@@ -77,7 +77,7 @@ def writing_context(
     copy then never see each other's unpushed commit or half-written file. What a killed
     run left is put right first (:mod:`promoter.recovery`), and ``notify`` told."""
     ctx = open_context(layout, writing=True)
-    with exclusive(ctx.git):
+    with exclusive(ctx.git, notify=notify):
         for what in recover(ctx.git):
             notify(f"recovered from {what}")
         yield ctx
@@ -146,11 +146,7 @@ def make_plan(ctx: Context, request: Request) -> Plan:
     """
     pipeline = load_snapshot(ctx.layout, only=()).pipeline
     if request.target not in pipeline.environments:
-        known = ", ".join(pipeline.environments)
-        raise UsageError(
-            f"unknown environment {request.target!r} (known: {known})"
-            + reference.did_you_mean(request.target, pipeline.environments)
-        )
+        raise reference.unknown("environment", request.target, pipeline.environments)
     needed = {request.target, *pipeline.environments[request.target].sources}
     snapshot, documents = load_checked(ctx.layout, only=needed)
     head = ctx.git.head_or_none()
@@ -273,16 +269,9 @@ def require_known(
     """Raise a usage error for an environment the pipeline lacks or an app no file has."""
     envs = snapshot.pipeline.environments
     if environment is not None and environment not in envs:
-        raise UsageError(
-            f"unknown environment {environment!r} (known: {', '.join(envs)})"
-            + reference.did_you_mean(environment, envs)
-        )
+        raise reference.unknown("environment", environment, envs)
     if app is not None and app not in snapshot.apps:
-        raise UsageError(
-            f"unknown app {app!r} (known: {', '.join(snapshot.apps)})"
-            + reference.did_you_mean(app, snapshot.apps),
-            hint="Check the spelling",
-        )
+        raise reference.unknown("app", app, snapshot.apps, hint="Check the spelling")
 
 
 def history(

@@ -12,7 +12,6 @@ import contextlib
 import datetime as dt
 import os
 import queue
-import tempfile
 import threading
 from collections.abc import Callable, Collection, Generator, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -360,35 +359,54 @@ class Git:
         """
         if new:
             self.run("add", "--", *new)
-        # The message goes through a file: a release train's trailers can exceed what one
-        # command-line argument may hold.
-        with tempfile.TemporaryDirectory(prefix="promoter-") as tmp:
-            message_file = Path(tmp) / "COMMIT_MSG"
-            message_file.write_text(message, encoding="utf-8")
-            args = ["commit", "--quiet", "--cleanup=strip", f"--file={message_file}"]
-            if allow_empty:
-                args.append("--allow-empty")
-            if sign:
-                args.append("--gpg-sign")
-            if paths:
-                args.extend(["--", *paths])
-            dates = None
-            if when is not None:
-                stamp = when.astimezone(dt.UTC).replace(microsecond=0).isoformat()
-                dates = {"GIT_COMMITTER_DATE": stamp, "GIT_AUTHOR_DATE": stamp}
-            status, _, err = self._call(args, dates)
-            if status != 0 and sign and ("sign" in err or "gpg" in err or "ssh" in err):
-                raise GitError(
-                    f"git could not sign the commit: {' '.join(err.split())}",
-                    hint="This evidence counts only when signed: configure git to sign as "
-                    "yourself (user.signingkey; gpg.format ssh for an SSH key), see SECURITY.md",
-                )
-            if status != 0:
-                raise GitError(
-                    f"git commit failed: {' '.join(err.split())}",
-                    hint="Check the repository state with `git status`",
-                )
+        # The message goes through stdin: a release train's trailers can exceed what one
+        # command-line argument may hold, and a killed run leaves no message file behind.
+        args = ["commit", "--quiet", "--cleanup=strip", "--file=-"]
+        if allow_empty:
+            args.append("--allow-empty")
+        if sign:
+            args.append("--gpg-sign")
+        if paths:
+            args.extend(["--", *paths])
+        dates = None
+        if when is not None:
+            stamp = when.astimezone(dt.UTC).replace(microsecond=0).isoformat()
+            dates = {"GIT_COMMITTER_DATE": stamp, "GIT_AUTHOR_DATE": stamp}
+        status, _, err = self._call(args, dates, stdin=message.encode("utf-8"))
+        if status != 0 and sign and ("sign" in err or "gpg" in err or "ssh" in err):
+            raise GitError(
+                f"git could not sign the commit: {' '.join(err.split())}",
+                hint="This evidence counts only when signed: configure git to sign as "
+                "yourself (user.signingkey; gpg.format ssh for an SSH key), see SECURITY.md",
+            )
+        if status != 0:
+            raise GitError(
+                f"git commit failed: {' '.join(err.split())}",
+                hint="Check the repository state with `git status`",
+            )
         return self.head()
+
+    def running_here(self) -> list[str]:
+        """The git commands running in this working copy now, as ``pid: command line``
+        (read from Linux's /proc; elsewhere, none can be seen)."""
+        found = []
+        me = os.getpid()
+        roots = {str(self.root), str(self.worktree_git_dir.resolve())}
+        with contextlib.suppress(OSError):
+            for entry in os.scandir("/proc"):
+                if not entry.name.isdigit() or int(entry.name) == me:
+                    continue
+                try:
+                    cwd = str(Path(f"/proc/{entry.name}/cwd").readlink())
+                    argv = Path(f"/proc/{entry.name}/cmdline").read_bytes().split(b"\0")
+                except OSError:
+                    continue
+                program = Path(argv[0].decode(errors="replace")).name if argv else ""
+                inside = any(cwd == root or cwd.startswith(root + os.sep) for root in roots)
+                if inside and (program == "git" or program.startswith("git-")):
+                    words = " ".join(a.decode(errors="replace") for a in argv if a)
+                    found.append(f"{entry.name}: {words[:80]}")
+        return found
 
     def reset_hard(self, sha: str) -> None:
         """Move the branch, index and work tree back to ``sha`` (undoes our own commit)."""

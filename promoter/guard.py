@@ -24,7 +24,7 @@ from promoter.layout import Layout
 from promoter.model import Pipeline
 from promoter.records import Event
 from promoter.reference import show
-from promoter.validate import inspect
+from promoter.validate import check_repository
 from promoter.yamlio import loads
 
 # A link to evidence: what the source.repo field of an environment file allows, too.
@@ -61,7 +61,7 @@ def check_write(
     }
     if texts:
         known = {(layout.root / name).resolve(): doc for name, doc in change.documents.items()}
-        result = inspect(layout, only=envs | neighbours, texts=texts, known=known)
+        result = check_repository(layout, only=envs | neighbours, texts=texts, known=known)
         if result.findings:
             raise _refusal(command, [_explain(f, texts, layout, options) for f in result.findings])
     if event is not None:

@@ -55,9 +55,11 @@ def check_clean(git: Git) -> Worktree:
     return its state."""
     lock = git.worktree_git_dir / "index.lock"
     if lock.exists():
+        running = git.running_here()
+        now = f" (running now: {'; '.join(running[:3])})" if running else " (none runs now)"
         raise GitError(
             f"git's lock file {lock} exists: another git command is working in this "
-            "working copy, or one was killed while it did",
+            f"working copy, or one was killed while it did{now}",
             hint=f"If no git command is running here, remove it (`rm {lock}`) and run the "
             "command again",
         )
@@ -68,9 +70,9 @@ def check_clean(git: Git) -> Worktree:
         raise GitError(
             f"the worktree has uncommitted changes ({shown})",
             hint="Commit your own edits, or stash them (`git stash --include-untracked`), "
-            "first: promoter commits only its own change. An environment file left "
+            "first: promoter writes only its own change. An environment file left "
             "half-written by a killed promoter run is not yours to commit (`audit` would call "
-            "it a hand edit): restore it with `git checkout -- FILE`",
+            "it a hand edit): restore it with `git checkout HEAD -- FILE`",
         )
     return state
 
@@ -89,17 +91,24 @@ def preflight(git: Git, *, push: bool) -> tuple[tuple[str, str] | None, str | No
             f"{branch} has no upstream branch to push to",
             hint=f"Set one (git push -u origin {branch}), or pass --no-push to commit locally",
         )
-    if upstream is not None and state.ahead:
-        ahead = state.ahead
-        raise GitError(
-            f"{branch} has {ahead} commit{'s' * (ahead != 1)} that "
-            f"{upstream[0]}/{upstream[1]} does not have",
-            hint=f"Publish them (`git push`), or drop them (`git reset --keep "
-            f"{state.tracking or '/'.join(upstream)}`), first: a promotion never publishes "
-            "other work. If a promoter run was killed before its push, `promoter recover` "
-            "undoes its commit",
-        )
+    if upstream is not None:
+        check_pushed_state(state, upstream)
     return upstream, state.tracking
+
+
+def check_pushed_state(state: Worktree, upstream: tuple[str, str]) -> None:
+    """Refuse a branch with commits its upstream lacks: a promotion never publishes them."""
+    if not state.ahead:
+        return
+    ahead = state.ahead
+    tracking = state.tracking or "/".join(upstream)
+    raise GitError(
+        f"{state.branch} has {ahead} commit{'s' * (ahead != 1)} that "
+        f"{upstream[0]}/{upstream[1]} does not have",
+        hint=f"Push them (`git push`) if they are meant for {upstream[0]}/{upstream[1]}; "
+        f"if not, keep them on a branch of their own (`git branch my-work`) and take them "
+        f"off this one (`git reset --keep {tracking}`). A promotion never publishes other work",
+    )
 
 
 LOCK_WAIT = 300.0  # seconds to wait for another promoter in the same working copy
@@ -107,7 +116,9 @@ _HELD: dict[str, int] = {}  # lock files this process holds, and how deeply
 
 
 @contextmanager
-def exclusive(git: Git, wait: float = LOCK_WAIT) -> Iterator[None]:
+def exclusive(
+    git: Git, wait: float = LOCK_WAIT, notify: Callable[[str], None] | None = None
+) -> Iterator[None]:
     """Hold this working copy's promoter lock: one writing promoter at a time.
 
     Two runs in one checkout would share its index, branch and files, and one could
@@ -140,12 +151,18 @@ def exclusive(git: Git, wait: float = LOCK_WAIT) -> Iterator[None]:
             "permissions (or remove what is in the way)",
         ) from None
     with handle:
-        deadline = time.monotonic() + wait
+        started = time.monotonic()
+        deadline = started + wait
+        said = notify is None
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if not said and time.monotonic() - started >= 1.0:
+                    said = True
+                    assert notify is not None
+                    notify(f"waiting for another promoter run in this working copy ({path})")
                 if time.monotonic() >= deadline:
                     raise GitError(
                         f"another promoter has been changing this working copy for over "
@@ -225,6 +242,7 @@ def _land(
                 upstream=upstream,
                 started=recovery.now(),
                 pid=os.getpid(),
+                summary=change.message.split("\n", 1)[0],
             ),
         )
         try:

@@ -252,14 +252,22 @@ def gate_set_from_data(data: Mapping[str, Any] | None) -> GateSet:
     )
 
 
+def sources_of(spec: Any) -> list[Any]:
+    """An environment's ``from`` as written: one name or a list (parallel testing), as a
+    list; nothing for a spec that is not a mapping. The items are checked by the caller."""
+    raw = spec.get("from", []) if isinstance(spec, Mapping) else []
+    if isinstance(raw, str):
+        return [raw]
+    return list(raw) if isinstance(raw, list | tuple) else []
+
+
 def pipeline_from_data(data: Mapping[str, Any]) -> Pipeline:
     """Build a Pipeline from schema-valid data."""
     environments: dict[str, Environment] = {}
     for name, spec in data["environments"].items():
-        sources = spec.get("from", ())
         environments[name] = Environment(
             name=name,
-            sources=(sources,) if isinstance(sources, str) else tuple(sources),
+            sources=tuple(sources_of(spec)),
             promotion=spec.get("promotion", "commit"),
             protected=spec.get("protected", False),
             gates=gate_set_from_data(spec.get("gates")),
@@ -285,17 +293,20 @@ def person_from_data(key: str, spec: Mapping[str, Any]) -> Person:
     )
 
 
+def artifact_from_data(app: str, spec: Mapping[str, Any]) -> Artifact:
+    """An app's artifact from its schema-valid entry in an environment file."""
+    source = spec.get("source") or {}
+    return Artifact(
+        app,
+        spec["image"],
+        spec["digest"],
+        spec.get("version"),
+        source.get("repo"),
+        source.get("revision"),
+    )
+
+
 def state_from_data(environment: str, file: str, data: Mapping[str, Any]) -> State:
     """Build an environment's State from schema-valid data."""
-    artifacts = {}
-    for app, spec in data["artifacts"].items():
-        source = spec.get("source", {})
-        artifacts[app] = Artifact(
-            app,
-            spec["image"],
-            spec["digest"],
-            spec.get("version"),
-            source.get("repo"),
-            source.get("revision"),
-        )
+    artifacts = {app: artifact_from_data(app, spec) for app, spec in data["artifacts"].items()}
     return State(environment, file, artifacts, data.get("config", {}))

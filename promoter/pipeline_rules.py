@@ -12,6 +12,7 @@ from typing import Any
 
 from promoter import reference
 from promoter.findings import Finding, at, path_text
+from promoter.model import sources_of
 from promoter.yamlio import Document, KeyPath
 
 _CLOCK = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]\Z|24:00\Z")
@@ -42,7 +43,7 @@ def pipeline_semantics(doc: Document, reserved: str) -> list[Finding]:
         if not isinstance(spec, dict):
             continue
         raw = spec.get("from", [])
-        sources = [raw] if isinstance(raw, str) else raw if isinstance(raw, list) else []
+        sources = sources_of(spec)
         graph[name] = []
         for index, source in enumerate(sources):
             where: KeyPath = ("environments", name, "from") + (

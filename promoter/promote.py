@@ -20,7 +20,7 @@ from promoter.errors import UsageError
 from promoter.evidence import Evidence, evidence_shas
 from promoter.gates import GateResult, clears_together, evaluate, overall
 from promoter.git import Signature
-from promoter.model import Artifact, GateSet, Pipeline, Snapshot
+from promoter.model import Artifact, GateSet, Pipeline, Snapshot, artifact_from_data
 from promoter.records import Change, Event, GateNote, short
 from promoter.yamledit import Edits, edit_document
 from promoter.yamlio import Document, KeyPath, Scalar
@@ -203,16 +203,12 @@ def _check_names(snapshot: Snapshot, request: Request) -> None:
     pipeline = snapshot.pipeline
     envs = pipeline.environments
     if request.target not in envs:
-        raise UsageError(
-            f"unknown environment {request.target!r} (known: {', '.join(envs)})"
-            + reference.did_you_mean(request.target, envs),
-            hint="Check the spelling of --to/--env",
+        raise reference.unknown(
+            "environment", request.target, envs, hint="Check the spelling of --to/--env"
         )
     if request.source and request.source not in envs:
-        raise UsageError(
-            f"unknown environment {request.source!r} (known: {', '.join(envs)})"
-            + reference.did_you_mean(request.source, envs),
-            hint="Check the spelling of --from",
+        raise reference.unknown(
+            "environment", request.source, envs, hint="Check the spelling of --from"
         )
     known = set(snapshot.apps)
     for app in request.apps:
@@ -516,13 +512,5 @@ def _rollback(
             [],
             [(app, f"cannot read {app}'s artifact {short(wanted)} from the history of {env}")],
         )
-    source = data.get("source") or {}
-    restored = Artifact(
-        app,
-        data["image"],
-        data["digest"],
-        data.get("version"),
-        source.get("repo"),
-        source.get("revision"),
-    )
+    restored = artifact_from_data(app, data)
     return [Move(app, (), current, restored)], [], [], []

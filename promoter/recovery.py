@@ -31,13 +31,17 @@ import datetime as dt
 import json
 import os
 import tempfile
+import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from promoter.errors import GitError
-from promoter.git import Git
+from promoter.git import Git, Worktree
 
 _INTENT = Path("promoter") / "intent.json"
+# `kill -9` of promoter leaves the git it was running alive (a commit waiting on a hook, a
+# push): recovery waits this long for such a git to end before it refuses to touch anything.
+GIT_WAIT = 10.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class Intent:
     started: float  # seconds since the epoch
     pid: int
     commit: str | None = None  # its commit, once made
+    summary: str = ""  # what it does: its commit's subject
 
 
 def _path(git: Git) -> Path:
@@ -91,6 +96,7 @@ def pending(git: Git) -> Intent | None:
             started=float(data["started"]),
             pid=int(data["pid"]),
             commit=data.get("commit"),
+            summary=str(data.get("summary", "")),
         )
     except FileNotFoundError:
         return None
@@ -102,6 +108,18 @@ def pending(git: Git) -> Intent | None:
         ) from None
 
 
+def killed_here(root: Path) -> bool:
+    """Whether a killed run's intent record is in the git directory of the working copy
+    that holds ``root`` (found without starting git: read-only commands use it to warn)."""
+    for folder in (root, *root.parents):
+        marker = folder / ".git"
+        if marker.is_dir():
+            return (marker / _INTENT).is_file()
+        if marker.exists():  # a linked worktree's .git file: not looked into
+            return False
+    return False
+
+
 def recover(git: Git) -> list[str]:
     """Put right what a killed run left behind; return what was done, in words.
 
@@ -110,6 +128,19 @@ def recover(git: Git) -> list[str]:
     intent = pending(git)
     if intent is None:
         return []
+    running = git.running_here()
+    deadline = time.monotonic() + GIT_WAIT
+    while running and time.monotonic() < deadline:  # its git, killed with it, or not
+        time.sleep(0.1)
+        running = git.running_here()
+    if running:
+        raise GitError(
+            f"a promoter run ({intent.command}, pid {intent.pid}) was killed here, and git is "
+            f"still running in this working copy ({'; '.join(running[:3])}): its own git "
+            "may still finish what it began",
+            hint="Wait until it ends (or stop it: `kill PID`), then run the command again, or "
+            "`promoter recover`; nothing was touched",
+        )
     done: list[str] = []
     lock = git.worktree_git_dir / "index.lock"
     with contextlib.suppress(FileNotFoundError):
@@ -132,7 +163,12 @@ def recover(git: Git) -> list[str]:
             "`promoter recover`; promoter puts right only what its own run left",
         )
     head = state.head
-    if head is not None and head != intent.base:
+    if head is not None and head != intent.base and _landed_since(git, intent, head, state):
+        done.append(
+            f"found its commit {str(intent.commit)[:12]} on the remote: its push had landed, "
+            "and the branch has moved on since"
+        )
+    elif head is not None and head != intent.base:
         if not _is_ours(git, intent, head):
             raise GitError(
                 f"a promoter run ({intent.command}) was killed here, and the branch has "
@@ -153,21 +189,34 @@ def recover(git: Git) -> list[str]:
             else:
                 git.reset_hard(intent.base)
                 done.append(
-                    f"undid its commit {head[:12]}, which never reached {remote}/{branch}; "
-                    "run the command again to land it, with every gate checked anew"
+                    f"undid its commit {head[:12]}, which {remote}/{branch} did not "
+                    "hold: run that command again to land it, with every gate checked anew "
+                    "(a push still in flight when the run was killed may land it yet; the "
+                    "next run then finds it done)"
                 )
     left = git.worktree().dirty
     if left:
-        tracked = set(git.run("ls-files", "-z", "--", *left).split("\0")) - {""}
-        if tracked:
-            git.run("checkout", "--", *sorted(tracked))
-        for path in set(left) - tracked:
+        git.run("reset", "--quiet", "--", *left)  # staged by its `git add`, or not
+        kept = set(git.run("ls-tree", "-z", "--name-only", "HEAD", "--", *left).split("\0"))
+        if kept - {""}:
+            git.run("checkout", "--", *sorted(kept - {""}))
+        for path in set(left) - kept:
             (git.root / path).unlink(missing_ok=True)
         done.append(f"restored {', '.join(left)}, which it had begun to write")
     finish(git)
-    return [f"a killed {intent.command} run: {what}" for what in done] or [
-        f"a killed {intent.command} run had changed nothing"
-    ]
+    run = f"a killed {intent.command} run" + (f" ({intent.summary})" if intent.summary else "")
+    return [f"{run}: {what}" for what in done] or [f"{run}: it had changed nothing"]
+
+
+def _landed_since(git: Git, intent: Intent, head: str, state: Worktree) -> bool:
+    """Whether the run's recorded commit reached the remote and the branch has only moved
+    on along it since (someone pulled after the kill)."""
+    if intent.commit is None or intent.upstream is None or head == intent.commit:
+        return False
+    remote, branch = intent.upstream
+    tracking = state.tracking or f"{remote}/{branch}"
+    git.fetch(remote, branch)
+    return git.is_ancestor(intent.commit, tracking) and git.is_ancestor(head, tracking)
 
 
 def _is_ours(git: Git, intent: Intent, head: str) -> bool:

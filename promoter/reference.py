@@ -10,6 +10,8 @@ import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from promoter.errors import UsageError
+
 NAME_PATTERN = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"  # as written in the JSON Schemas
 NAME_RE = re.compile(NAME_PATTERN[:-1] + r"\Z")  # \Z: Python's $ would allow a final newline
 DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}\Z")
@@ -212,6 +214,16 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
     """``"; did you mean 'x'?"`` for a known name one typo from ``name``, else nothing."""
     close = sorted(other for other in known if one_edit(name, other))
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def unknown(kind: str, name: str, known: Iterable[str], hint: str | None = None) -> UsageError:
+    """The usage error for a name the repository does not know (``kind``: environment,
+    app): the known ones, and "did you mean" for a name one typo away."""
+    names = list(known)
+    return UsageError(
+        f"unknown {kind} {name!r} (known: {', '.join(names)})" + did_you_mean(name, names),
+        hint=hint,
+    )
 
 
 def without_credentials(url: str) -> tuple[str, bool]:

@@ -7,9 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
-from promoter.errors import UsageError
 from promoter.model import Artifact, Snapshot
-from promoter.reference import did_you_mean
+from promoter.reference import unknown
 
 CellState = Literal["current", "pending", "waiting", "rolled-back"]
 
@@ -91,13 +90,9 @@ class StatusReport:
 
 
 def _pick(kind: str, wanted: Sequence[str], known: Sequence[str]) -> tuple[str, ...]:
-    unknown = [name for name in wanted if name not in known]
-    if unknown:
-        raise UsageError(
-            f"unknown {kind} {unknown[0]!r} (known: {', '.join(known)})"
-            + did_you_mean(unknown[0], known),
-            hint=f"Check the spelling of --{kind[:3]}",
-        )
+    missing = [name for name in wanted if name not in known]
+    if missing:
+        raise unknown(kind, missing[0], known, hint=f"Check the spelling of --{kind[:3]}")
     return tuple(name for name in known if name in wanted) if wanted else tuple(known)
 
 

@@ -15,7 +15,14 @@ from promoter import reference, schemas
 from promoter.errors import ConfigError, PromoterError, UsageError
 from promoter.findings import Finding, at
 from promoter.layout import Layout
-from promoter.model import Environment, Pipeline, Snapshot, pipeline_from_data, state_from_data
+from promoter.model import (
+    Environment,
+    Pipeline,
+    Snapshot,
+    pipeline_from_data,
+    sources_of,
+    state_from_data,
+)
 from promoter.pipeline_rules import pipeline_semantics
 from promoter.yamlio import Document, load, loads
 
@@ -50,7 +57,7 @@ def load_checked(
     layout: Layout, only: Iterable[str] | None = None
 ) -> tuple[Snapshot, Mapping[str, Document]]:
     """``load_snapshot``, with the loaded environment documents (for editing one of them)."""
-    result = inspect(layout, only=None if only is None else set(only))
+    result = check_repository(layout, only=None if only is None else set(only))
     if result.snapshot is not None:
         return result.snapshot, result.documents or {}
     first = result.findings[0]
@@ -97,7 +104,7 @@ def _add(findings: list[Finding], new: Iterable[Finding]) -> None:
             findings.append(finding)
 
 
-def inspect(
+def check_repository(
     layout: Layout,
     only: set[str] | None = None,
     texts: Mapping[Path, str] | None = None,
@@ -213,8 +220,8 @@ def _graph(envs: Mapping[str, Any]) -> Pipeline | None:
         if not reference.is_name(name) or not isinstance(spec, dict | None):
             return None
         raw = (spec or {}).get("from", [])
-        sources = [raw] if isinstance(raw, str) else raw
-        if not isinstance(sources, list) or not all(
+        sources = sources_of(spec)
+        if not isinstance(raw, str | list) or not all(
             isinstance(s, str) and s in envs and s != name for s in sources
         ):
             return None
@@ -225,7 +232,7 @@ def _graph(envs: Mapping[str, Any]) -> Pipeline | None:
     return pipeline
 
 
-def inspect_paths(paths: Iterable[Path], pipeline: str, root: Path) -> Inspection:
+def check_paths(paths: Iterable[Path], pipeline: str, root: Path) -> Inspection:
     """Check the named files and folders.
 
     A folder that holds the pipeline file, or is a repository root with the pipeline at
@@ -255,7 +262,7 @@ def inspect_paths(paths: Iterable[Path], pipeline: str, root: Path) -> Inspectio
             else:
                 singles.append(path)
     for pipeline_file in groups:
-        result = inspect(Layout(root, pipeline_file))
+        result = check_repository(Layout(root, pipeline_file))
         findings.extend(result.findings)
         files.extend(result.files)
     seen = set()

@@ -554,16 +554,16 @@ class _Builder:
             return resolve_plain(text)
         if tag is None or tag == "!" or tag == _YAML + "str":
             return str(text)
-        converters = {"int": _INT10, "float": _FLOAT, "bool": None, "null": _NULL}
+        # An explicit core-schema tag: the text must read as that type.
+        expected: dict[str, tuple[type, ...]] = {
+            "int": (int,),
+            "float": (int, float),
+            "bool": (bool,),
+            "null": (type(None),),
+        }
         short = tag[len(_YAML) :] if tag.startswith(_YAML) else None
-        if short in converters:
+        if short in expected:
             value = resolve_plain(text)
-            expected: dict[str, tuple[type, ...]] = {
-                "int": (int,),
-                "float": (int, float),
-                "bool": (bool,),
-                "null": (type(None),),
-            }
             if isinstance(value, expected[short]) and not (
                 short != "bool" and isinstance(value, bool)
             ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -11,7 +12,6 @@ from pathlib import Path
 import click
 import pytest
 
-from promoter import cli as cli_module
 from promoter.cli import cli, main
 from promoter.cli.options import DEBUG
 from promoter.errors import ExitCode, GitError
@@ -151,7 +151,7 @@ def test_promoter_error_exits_with_its_code_and_one_line(
     def boom(*_args: object, **_kwargs: object) -> None:
         raise GitError("push rejected", file="environments/prod.yaml", hint="Fetch and retry")
 
-    monkeypatch.setattr("promoter.validate.inspect", boom)
+    monkeypatch.setattr("promoter.validate.check_repository", boom)
     code, err = _run_main(["validate", "--repo", str(ROOT)], capsys)
     assert code == ExitCode.GIT == 4
     assert err == "error: environments/prod.yaml: push rejected. Fetch and retry\n"
@@ -163,7 +163,7 @@ def test_unexpected_error_is_a_short_bug_report_without_traceback(
     def boom(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("kaput")
 
-    monkeypatch.setattr("promoter.validate.inspect", boom)
+    monkeypatch.setattr("promoter.validate.check_repository", boom)
     code, err = _run_main(["validate", "--repo", str(ROOT)], capsys)
     assert code == ExitCode.INTERNAL == 70
     assert "Traceback" not in err
@@ -184,7 +184,9 @@ def test_cli_import_does_not_load_heavy_libraries() -> None:
     assert out.strip() == "[]"
 
 
-def test_exit_codes_are_distinct() -> None:
+def test_exit_codes_are_distinct_and_each_is_documented() -> None:
     values = [code.value for code in ExitCode]
     assert len(values) == len(set(values))
-    assert cli_module.ExitCode is ExitCode
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    documented = {int(m) for m in re.findall(r"^\| (\d+) \| ", readme, flags=re.M)}
+    assert documented == set(values)  # the README's exit-code table, no more and no less

@@ -3,7 +3,7 @@
 Whatever a file holds, checking it ends in findings located at ``file:line:col`` with a
 registered code, never in an exception; the CLI exits 0, 1 or 3, never 70, prints no
 traceback and writes nothing; and an edit of a file that loads changes only the characters
-of the value it sets. Most cases run in-process (``inspect`` with ``texts`` standing in for
+of the value it sets. Most cases run in-process (``check_repository`` with ``texts`` standing in for
 the files); a few go through the real CLI. Hypothesis runs derandomized and without an
 example database (see conftest.py), so every run tries the same examples.
 """
@@ -29,7 +29,7 @@ from promoter import yamledit, yamlio
 from promoter.errors import PromoterError
 from promoter.findings import CODES, Finding
 from promoter.layout import Layout
-from promoter.validate import inspect
+from promoter.validate import check_repository
 from promoter.yamlio import Document, KeyPath, loads
 from tests.conftest import CASES, EXAMPLE, ROOT, promoter_env, tree_state
 
@@ -167,7 +167,7 @@ def _free_form(path: KeyPath) -> bool:
 def _check(sample: Sample, text: str) -> tuple[Finding, ...]:
     """Validate the repository with ``text`` in place of the sample's file; every finding
     must be located with a registered code."""
-    result = inspect(sample.layout, texts={sample.path: text})
+    result = check_repository(sample.layout, texts={sample.path: text})
     for finding in result.findings:
         assert finding.file in result.files, finding
         assert finding.line >= 1 and finding.column >= 1, finding

@@ -9,7 +9,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from promoter.layout import Layout
-from promoter.validate import inspect
+from promoter.validate import check_repository
 from tests.conftest import CASES, EXAMPLE, ROOT, Runner, build_case, tree_state
 
 NEGATIVE = sorted(p for p in (CASES / "negative").iterdir() if p.is_dir())
@@ -157,9 +157,9 @@ def test_validate_unknown_path_is_a_usage_error(tmp_path: Path, run: Runner) -> 
 
 
 def test_inspect_returns_a_snapshot_only_when_clean(tmp_path: Path) -> None:
-    clean = inspect(Layout(ROOT, EXAMPLE / "pipeline.yaml"))
+    clean = check_repository(Layout(ROOT, EXAMPLE / "pipeline.yaml"))
     assert clean.ok and clean.snapshot is not None
     assert set(clean.snapshot.states) == {p.stem for p in EXAMPLE.glob("*.yaml")} - {"pipeline"}
     repo = build_case(tmp_path, CASES / "negative" / "image-mismatch")
-    dirty = inspect(Layout(repo, repo / "environments/pipeline.yaml"))
+    dirty = check_repository(Layout(repo, repo / "environments/pipeline.yaml"))
     assert not dirty.ok and dirty.snapshot is None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -495,8 +496,22 @@ def test_set_scalars_returns_exact_text(source: str, changes: Changes, expected:
     assert set_scalars(doc, changes) == expected
 
 
-def test_there_are_enough_cases() -> None:
-    assert len(CASES) >= 25
+def test_the_cases_cover_every_way_a_value_is_written() -> None:
+    # The exact-bytes cases above are the editor's contract: they must include every
+    # spelling it promises to keep (quoting styles, comments, flow mappings, CRLF, a
+    # missing final newline, an anchor or tag before the value).
+    sources = [case.values[0] for case in CASES]
+    kinds = {
+        "double-quoted": any(': "' in s for s in sources),
+        "single-quoted": any(": '" in s for s in sources),
+        "plain": any(re.search(r": [a-z0-9]", s) for s in sources),
+        "comment": any(" #" in s for s in sources),
+        "flow mapping": any("{" in s for s in sources),
+        "CRLF": any("\r\n" in s for s in sources),
+        "no final newline": any(not s.endswith("\n") for s in sources),
+        "anchor or tag": any(re.search(r": [&!]", s) for s in sources),
+    }
+    assert [kind for kind, present in kinds.items() if not present] == []
 
 
 # ---------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from promoter.cli.options import (
     notice,
 )
 from promoter.errors import ExitCode
-from promoter.reference import did_you_mean
+from promoter.reference import unknown
 
 if TYPE_CHECKING:
     from promoter.actions import Context
@@ -294,7 +294,6 @@ def rollback(
       promoter rollback web --env prod --to sha256:0f9e… --dry-run
       promoter rollback web --env prod --to 0f9e8d7c6b5a   # a unique prefix it ran
     """
-    from promoter.errors import UsageError
     from promoter.promote import Request
 
     wanted = None
@@ -307,10 +306,7 @@ def rollback(
         ctx = actions.open_context(layout, writing=False)
         known = load_snapshot(layout, only=()).pipeline.environments
         if target not in known:
-            raise UsageError(
-                f"unknown environment {target!r} (known: {', '.join(known)})"
-                + did_you_mean(target, known)
-            )
+            raise unknown("environment", target, known)
         wanted = actions.resolve_digest(ctx, to_digest, [target], app, None)
     request = Request("rollback", target, (app,), to_digest=wanted)
     return _run(request, repo, pipeline, dry_run=dry_run, push=push, output=output)

@@ -21,7 +21,8 @@ def recover(repo: Path | None, pipeline: str | None, output: str) -> int:
     half-written environment file, its commit that was never pushed, or git's index.lock.
     Every writing command does this first by itself; run it alone to clean up before
     other tools touch the working copy. Only what the killed run left is touched; anything
-    else (your own edits or commits) ends with exit 4 and the command to run.
+    else (your own edits, commits the upstream lacks, a git still running) ends with
+    exit 4 and the command to run.
 
     \b
     Examples:
@@ -29,12 +30,14 @@ def recover(repo: Path | None, pipeline: str | None, output: str) -> int:
       promoter recover -o json
     """
     from promoter import actions, report
-    from promoter.land import check_clean
+    from promoter.land import check_clean, check_pushed_state
     from promoter.layout import find_layout
 
     recovered: list[str] = []
     with actions.writing_context(find_layout(repo, pipeline), recovered.append) as ctx:
-        check_clean(ctx.git)
+        state = check_clean(ctx.git)
+        if state.upstream is not None:
+            check_pushed_state(state, state.upstream)
     if output == "json":
         document = {
             "apiVersion": API_VERSION,

@@ -33,13 +33,13 @@ def validate(paths: tuple[Path, ...], repo: Path | None, pipeline: str | None, o
     """
     from promoter import report
     from promoter.layout import DEFAULT_PIPELINE, find_layout
-    from promoter.validate import inspect, inspect_paths
+    from promoter.validate import check_paths, check_repository
 
     if paths:
         root = repo.resolve() if repo else Path.cwd()
-        result = inspect_paths(paths, pipeline or DEFAULT_PIPELINE, root)
+        result = check_paths(paths, pipeline or DEFAULT_PIPELINE, root)
     else:
-        result = inspect(find_layout(repo, pipeline))
+        result = check_repository(find_layout(repo, pipeline))
     if output == "json":
         click.echo(report.to_json(report.validate_json(result)))
     else:

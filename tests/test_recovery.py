@@ -50,9 +50,9 @@ def _digest(n: int) -> str:
     return "sha256:" + f"{n:08x}" * 8  # its short form (8 digits) tells them apart
 
 
-def _kill_at(flow: Flow, tmp_path: Path, args: list[str], delay: float) -> int | None:
-    """Start ``promoter ARGS`` in the clone and SIGKILL it after ``delay`` seconds; its
-    exit status if it finished first."""
+def _kill_at(flow: Flow, tmp_path: Path, args: list[str], delay: float | None) -> int | None:
+    """Start ``promoter ARGS`` in the clone and SIGKILL it after ``delay`` seconds (None:
+    let it finish); its exit status if it finished first."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "promoter", *args],
         cwd=flow.work,
@@ -60,7 +60,9 @@ def _kill_at(flow: Flow, tmp_path: Path, args: list[str], delay: float) -> int |
         stderr=subprocess.DEVNULL,
         env=promoter_env(tmp_path),
     )
-    time.sleep(delay)
+    if delay is None:
+        proc.wait()
+    time.sleep(delay or 0)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     return None if proc.returncode == -signal.SIGKILL else proc.returncode
@@ -81,13 +83,14 @@ def _converges(
     prepare: Callable[[int], list[str]],
     landed: Callable[[int], None],
 ) -> set[str]:
-    """Kill the command ``prepare(i)`` returns at ``kills`` points over ``SPAN`` seconds
-    (past its whole life: the last ones find it finished), re-run it after each kill, and
-    check with ``landed(i)``; return what the re-runs said (the kills hit every stage)."""
+    """Kill the command ``prepare(i)`` returns at points spread over ``SPAN`` seconds (its
+    whole life; the last run is left to finish), re-run it after each, and check with
+    ``landed(i)``; return what the re-runs said (the kills hit every stage)."""
     said: set[str] = set()
     for i in range(kills):
         args = prepare(i)
-        _kill_at(flow, tmp_path, args, 0.02 + SPAN * i / kills)
+        last = i == kills - 1  # the last run is left to finish: its re-run has nothing to do
+        _kill_at(flow, tmp_path, args, None if last else 0.02 + SPAN * i / (kills - 1))
         again = flow(*args)
         assert again.returncode == 0, again.stdout + again.stderr
         said.add("recovered" if "recovered from" in again.stderr else "clean start")
@@ -108,7 +111,7 @@ def test_killed_publications_converge(flow: Flow, tmp_path: Path) -> None:
         assert flow.remote_log().count(subject) == 1
         assert _digest(i + 1) in git(flow.remote, "show", "main:environments/dev.yaml")
 
-    said = _converges(flow, tmp_path, 50, prepare, landed)
+    said = _converges(flow, tmp_path, 44, prepare, landed)
     assert said == {"recovered", "clean start", "nothing to do", "landed"}
 
 
@@ -125,7 +128,7 @@ def test_killed_promotions_converge(flow: Flow, tmp_path: Path) -> None:
         assert flow.remote_log().count(subject) == 1
         assert _digest(i + 1) in git(flow.remote, "show", "main:environments/qa.yaml")
 
-    said = _converges(flow, tmp_path, 30, prepare, landed)
+    said = _converges(flow, tmp_path, 25, prepare, landed)
     assert said == {"recovered", "clean start", "nothing to do", "landed"}
 
 
@@ -146,7 +149,7 @@ def test_killed_release_trains_converge(flow: Flow, tmp_path: Path) -> None:
         trains = [s for s in flow.remote_log() if s.startswith("promote(") and "→ qa" in s]
         assert len(trains) == i + 1  # one commit per train, never two, never half
 
-    said = _converges(flow, tmp_path, 20, prepare, landed)
+    said = _converges(flow, tmp_path, 15, prepare, landed)
     assert said == {"recovered", "clean start", "nothing to do", "landed"}
 
 

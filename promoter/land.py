@@ -70,9 +70,8 @@ def check_clean(git: Git) -> Worktree:
         raise GitError(
             f"the worktree has uncommitted changes ({shown})",
             hint="Commit your own edits, or stash them (`git stash --include-untracked`), "
-            "first: promoter writes only its own change. An environment file left "
-            "half-written by a killed promoter run is not yours to commit (`audit` would call "
-            "it a hand edit): restore it with `git checkout HEAD -- FILE`",
+            "first: promoter writes only its own change. (What a killed promoter run left, "
+            "promoter puts right by itself: a file still changed here is not its)",
         )
     return state
 
@@ -239,6 +238,10 @@ def _land(
                 branch=upstream[1] if upstream else None,
                 base=base,
                 files=tuple(change.files),
+                writes=tuple(
+                    (path, recovery.blob_id(text.encode("utf-8")))
+                    for path, text in change.files.items()
+                ),
                 upstream=upstream,
                 started=recovery.now(),
                 pid=os.getpid(),

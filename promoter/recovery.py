@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import tempfile
@@ -57,6 +58,9 @@ class Intent:
     pid: int
     commit: str | None = None  # its commit, once made
     summary: str = ""  # what it does: its commit's subject
+    # git's blob id of the text it writes, by path: a file is restored only while it still
+    # holds exactly that (an edit made since the kill is someone's, and stays)
+    writes: tuple[tuple[str, str], ...] = ()
 
 
 def _path(git: Git) -> Path:
@@ -97,6 +101,7 @@ def pending(git: Git) -> Intent | None:
             pid=int(data["pid"]),
             commit=data.get("commit"),
             summary=str(data.get("summary", "")),
+            writes=tuple((str(p), str(b)) for p, b in data.get("writes", [])),
         )
     except FileNotFoundError:
         return None
@@ -138,8 +143,9 @@ def recover(git: Git) -> list[str]:
             f"a promoter run ({intent.command}, pid {intent.pid}) was killed here, and git is "
             f"still running in this working copy ({'; '.join(running[:3])}): its own git "
             "may still finish what it began",
-            hint="Wait until it ends (or stop it: `kill PID`), then run the command again, or "
-            "`promoter recover`; nothing was touched",
+            hint=f"Wait until it ends (or stop it: `kill {running[0].split(':')[0]}`), then run "
+            "the command again, or `promoter recover`; nothing was touched. (Stopping a push "
+            "may not stop the remote from taking it: the next run then finds it done)",
         )
     done: list[str] = []
     lock = git.worktree_git_dir / "index.lock"
@@ -195,6 +201,15 @@ def recover(git: Git) -> list[str]:
                     "next run then finds it done)"
                 )
     left = git.worktree().dirty
+    changed = [path for path in left if not _as_written(git, intent, path)]
+    if changed:
+        raise GitError(
+            f"a promoter run ({intent.command}) was killed while writing "
+            f"{', '.join(changed)}, and the file has been edited since: it holds neither "
+            "what the run wrote nor what HEAD holds",
+            hint="Keep your edit elsewhere if you need it (`git stash`), restore the file "
+            "(`git checkout HEAD -- FILE`), then run `promoter recover`",
+        )
     if left:
         git.run("reset", "--quiet", "--", *left)  # staged by its `git add`, or not
         kept = set(git.run("ls-tree", "-z", "--name-only", "HEAD", "--", *left).split("\0"))
@@ -217,6 +232,26 @@ def _landed_since(git: Git, intent: Intent, head: str, state: Worktree) -> bool:
     tracking = state.tracking or f"{remote}/{branch}"
     git.fetch(remote, branch)
     return git.is_ancestor(intent.commit, tracking) and git.is_ancestor(head, tracking)
+
+
+def blob_id(data: bytes) -> str:
+    """git's object id of a file holding ``data`` (SHA-1 repositories)."""
+    digest = hashlib.sha1(b"blob %d\0" % len(data))  # noqa: S324 - git's object id
+    digest.update(data)
+    return digest.hexdigest()
+
+
+def _as_written(git: Git, intent: Intent, path: str) -> bool:
+    """Whether ``path`` holds exactly what the killed run wrote there (or is gone, as an
+    undone new file is). A record without contents (an older promoter) trusts the name."""
+    wanted = dict(intent.writes).get(path)
+    if wanted is None:
+        return not intent.writes
+    try:
+        data = (git.root / path).read_bytes()
+    except FileNotFoundError:
+        return True
+    return blob_id(data) == wanted
 
 
 def _is_ours(git: Git, intent: Intent, head: str) -> bool:

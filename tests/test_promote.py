@@ -570,7 +570,7 @@ def test_dirty_worktree_is_refused(flow: Flow) -> None:
     assert result.returncode == 4
     assert "the worktree has uncommitted changes (notes.txt)" in result.stderr
     assert "git stash --include-untracked" in result.stderr  # plain stash leaves notes.txt
-    assert "restore it with `git checkout HEAD -- FILE`" in result.stderr  # never commit it
+    assert "promoter puts right by itself" in result.stderr  # never asks to commit it
     assert flow.state() == before
 
 

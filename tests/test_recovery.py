@@ -196,6 +196,8 @@ def test_recover_puts_right_an_unpushed_commit_and_says_so(
     shown = flow("status")  # a read-only command touches nothing, but warns
     assert shown.returncode == 0, shown.stderr
     assert "was killed in this working copy" in shown.stderr and "promoter recover" in shown.stderr
+    dry = flow("publish", "web", "--to", "dev", "--digest", _digest(7), "--dry-run")
+    assert "run `promoter recover` first" in dry.stderr
     result = flow.ok("recover", "-o", "json")
     document = json.loads(result.stdout)
     check_output(document, "RecoveryReport")
@@ -362,3 +364,21 @@ def test_a_run_that_waits_for_the_working_copys_lock_says_so(flow: Flow) -> None
         lock.close()
     assert "waiting for another promoter run in this working copy" in result.stderr
     assert "pushed to origin/main" in result.stdout
+
+
+def test_an_edit_made_after_the_kill_to_the_runs_own_file_is_kept(flow: Flow) -> None:
+    # The run wrote dev.yaml and was killed; then a person edited that same file. Only
+    # exactly what the run wrote may be restored: this edit is theirs.
+    from promoter.recovery import blob_id
+
+    dev = flow.work / "environments" / "dev.yaml"
+    written = dev.read_text() + "# what the run wrote\n"
+    _intent(flow, writes=[["environments/dev.yaml", blob_id(written.encode())]])
+    dev.write_text(written + "# and the person's edit after it\n")
+    result = flow("recover")
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "has been edited since" in result.stderr
+    assert dev.read_text().endswith("# and the person's edit after it\n")
+    dev.write_text(written)  # exactly what the run wrote: restored
+    flow.ok("recover")
+    _left_nothing(flow)

@@ -38,6 +38,13 @@ def _run(
 
     layout = find_layout(repo, pipeline)
     if dry_run:
+        from promoter.recovery import killed_here
+
+        if killed_here(layout.root):  # the real run would put it right first
+            notice(
+                "a promoter run was killed in this working copy before it finished: this plan "
+                "may count its unpushed change; run `promoter recover` first"
+            )
         return _plan_and_land(actions.open_context(layout), request, True, push, output)
     with actions.writing_context(layout, notice) as ctx:
         return _plan_and_land(ctx, request, False, push, output)

@@ -22,7 +22,6 @@ from promoter.actions import (
     run_audit,
 )
 from promoter.errors import Refused, UsageError
-from promoter.evidence import Evidence
 from promoter.filehistory import entered
 from promoter.history import read_events
 from promoter.land import Commitable, Landed
@@ -62,8 +61,7 @@ def record(
             if digest
             else artifact.digest
         )
-        found = evidence(ctx, [bound])
-        if bound != artifact.digest and not found.has_run(environment, app, bound):
+        if bound != artifact.digest and not evidence(ctx, [bound]).has_run(environment, app, bound):
             raise Refused(
                 f"{environment} never ran {short(bound)} for {app}",
                 hint="Record evidence only for a digest the environment runs or ran",
@@ -80,7 +78,7 @@ def record(
         made.append(event)
         pipeline = snapshot.pipeline
         signed = [s for s in pipeline.successors(environment) if pipeline.signed(s)]
-        if not signed and _repeats(found, event):
+        if not signed and _repeats(ctx, event):
             # The same result again, nothing in between: nothing to do. (Where evidence
             # must be signed, the earlier record may not be: a new, signed one is written.)
             return None
@@ -98,23 +96,19 @@ def record(
     return as_committed(ctx, made[-1], landed), landed, warning
 
 
-def _repeats(found: Evidence, event: Event) -> bool:
-    """Whether ``event`` says again what the newest event about its app and digest said:
-    the same check result, link and person, with nothing (a move, a rollback, an
-    approval) in between. A CI job retried after its run was killed records once."""
-    newest = next(
-        (
-            e
-            for e in found.events
-            if e.app == event.app or any(c.app == event.app for c in e.changes)
-        ),
-        None,
-    )
+def _repeats(ctx: Context, event: Event) -> bool:
+    """Whether ``event`` says again what the newest commit about its digest said: the same
+    check result, link and person, with nothing (a move, a rollback, an approval) in
+    between. A CI job retried after its run was killed records once. One ``git log`` that
+    stops at the first commit naming the digest: a record stays cheap on a long history."""
+    assert event.digest is not None
+    commits = list(ctx.git.log("HEAD", fixed=[event.digest], max_count=1))
+    newest = records.parse(commits[0]) if commits else None
     return (
         newest is not None
         and newest.kind == "record"
-        and (newest.environment, newest.digest, newest.check, newest.url)
-        == (event.environment, event.digest, event.check, event.url)
+        and (newest.environment, newest.app, newest.digest, newest.check, newest.url)
+        == (event.environment, event.app, event.digest, event.check, event.url)
         and newest.actor.id == event.actor.id
     )
 

@@ -464,3 +464,27 @@ def test_identity_tells_unset_from_unreadable(work: Path) -> None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@pytest.mark.parametrize(
+    ("line", "race"),
+    [
+        ("!\tHEAD:refs/heads/main\t[rejected] (non-fast-forward)", True),
+        ("!\tHEAD:refs/heads/main\t[rejected] (fetch first)", True),
+        (
+            "!\tHEAD:refs/heads/main\t[remote rejected] (cannot lock ref 'refs/heads/main': "
+            "is at 1a2b but expected 3c4d)",
+            True,
+        ),
+        ("!\tHEAD:refs/heads/main\t[remote rejected] (failed to update ref)", True),
+        ("!\tHEAD:refs/heads/main\t[remote rejected] (pre-receive hook declined)", False),
+        ("!\tHEAD:refs/heads/main\t[remote rejected] (protected branch hook declined)", False),
+        ("!\tHEAD:refs/heads/other\t[rejected] (non-fast-forward)", False),  # another ref
+        ("remote: ! [rejected] main -> main (non-fast-forward)", False),  # a hook's words
+    ],
+)
+def test_a_race_is_what_gits_own_per_ref_status_says(line: str, race: bool) -> None:
+    from promoter.git import _push_race
+
+    out = f"To /srv/remote.git\n{line}\nDone\n"
+    assert _push_race(out, "refs/heads/main") is race

@@ -12,6 +12,7 @@ from promoter.cli.options import (
     change_options,
     checked_digest,
     checked_name,
+    env_option,
     no_credentials,
     notice,
 )
@@ -104,14 +105,7 @@ def record(
 
 @click.command()
 @click.argument("app", callback=checked_name)
-@click.option(
-    "--to",
-    "target",
-    required=True,
-    metavar="ENV",
-    callback=checked_name,
-    help="The environment the promotion goes into.",
-)
+@env_option("--to", "target", help="The environment the promotion goes into.", required=True)
 @click.option(
     "--digest",
     callback=checked_digest,

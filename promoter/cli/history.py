@@ -7,27 +7,14 @@ from pathlib import Path
 import click
 
 from promoter import API_VERSION
-from promoter.cli.options import checked_name, common_options, repo_options
+from promoter.cli.options import checked_name, common_options, env_option, repo_options
 from promoter.errors import ExitCode
 
 
 @click.command()
 @click.argument("app", callback=checked_name)
-@click.option(
-    "--to",
-    "target",
-    required=True,
-    metavar="ENV",
-    callback=checked_name,
-    help="The target environment.",
-)
-@click.option(
-    "--from",
-    "source",
-    metavar="ENV",
-    callback=checked_name,
-    help="The source, when there are several.",
-)
+@env_option("--to", "target", help="The target environment.", required=True)
+@env_option("--from", "source", help="The source, when there are several.")
 @click.option("--hotfix", is_flag=True, help="Explain the hotfix gate set instead.")
 @repo_options
 @common_options
@@ -67,13 +54,7 @@ def gates(
 
 
 @click.command()
-@click.option(
-    "--env",
-    "environment",
-    metavar="ENV",
-    callback=checked_name,
-    help="Only events into or out of ENV.",
-)
+@env_option("--env", "environment", help="Only events into or out of ENV.")
 @click.option("--app", metavar="APP", callback=checked_name, help="Only events about APP.")
 @click.option("--limit", type=click.IntRange(min=1), help="Show at most this many events.")
 @repo_options

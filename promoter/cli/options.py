@@ -14,6 +14,21 @@ DEBUG = {"on": False}
 OUTPUT = {"format": "text"}  # the --output of the running command, for its error report
 
 
+def env_option(
+    *decls: str, help: str, required: bool = False, multiple: bool = False
+) -> Callable[[F], F]:
+    """An option that names an environment (``--to``, ``--env``, ``--from``): checked as a
+    name (never empty, no control characters) before the pipeline is read."""
+    return click.option(
+        *decls,
+        required=required,
+        multiple=multiple,
+        metavar="ENV",
+        callback=checked_name,
+        help=help,
+    )
+
+
 def notice(text: str) -> None:
     """Tell the user something on stderr that is not an error (stdout stays the result)."""
     click.echo(f"promoter: {text}", err=True)

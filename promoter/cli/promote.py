@@ -11,6 +11,7 @@ from promoter.cli.options import (
     change_options,
     checked_digest,
     checked_name,
+    env_option,
     full_digest,
     no_credentials,
     notice,
@@ -94,19 +95,10 @@ def _plan_and_land(ctx: Context, request: Request, dry_run: bool, push: bool, ou
 
 @click.command()
 @click.argument("apps", nargs=-1, callback=checked_name)
-@click.option(
-    "--to",
-    "target",
-    required=True,
-    metavar="ENV",
-    callback=checked_name,
-    help="The environment to promote into.",
-)
-@click.option(
+@env_option("--to", "target", help="The environment to promote into.", required=True)
+@env_option(
     "--from",
     "source",
-    metavar="ENV",
-    callback=checked_name,
     help="The source environment, when the target has several (parallel testing).",
 )
 @click.option(
@@ -166,14 +158,7 @@ def promote(
 
 @click.command()
 @click.argument("app", callback=checked_name)
-@click.option(
-    "--to",
-    "target",
-    required=True,
-    metavar="ENV",
-    callback=checked_name,
-    help="The entry environment.",
-)
+@env_option("--to", "target", help="The entry environment.", required=True)
 @click.option(
     "--digest",
     required=True,
@@ -261,14 +246,7 @@ def _current_image(
 
 @click.command()
 @click.argument("app", callback=checked_name)
-@click.option(
-    "--env",
-    "target",
-    required=True,
-    metavar="ENV",
-    callback=checked_name,
-    help="The environment to roll back.",
-)
+@env_option("--env", "target", help="The environment to roll back.", required=True)
 @click.option(
     "--to",
     "to_digest",

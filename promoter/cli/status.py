@@ -6,20 +6,13 @@ from pathlib import Path
 
 import click
 
-from promoter.cli.options import checked_name, common_options, notice, repo_options
+from promoter.cli.options import checked_name, common_options, env_option, notice, repo_options
 from promoter.errors import ExitCode
 
 
 @click.command()
 @repo_options
-@click.option(
-    "--env",
-    "envs",
-    multiple=True,
-    metavar="ENV",
-    callback=checked_name,
-    help="Show only this environment (repeatable).",
-)
+@env_option("--env", "envs", help="Show only this environment (repeatable).", multiple=True)
 @click.option(
     "--app",
     "apps",

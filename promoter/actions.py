@@ -27,7 +27,7 @@ from promoter.layout import Layout
 from promoter.model import Person, Snapshot
 from promoter.promote import Plan, Request, plan
 from promoter.records import Event
-from promoter.recovery import recover
+from promoter.recovery import Recovery, recover
 from promoter.reference import DigestRef
 from promoter.status import RolledBack, StatusReport
 from promoter.validate import load_checked, load_snapshot
@@ -69,17 +69,23 @@ def open_context(layout: Layout, *, writing: bool = False) -> Context:
 
 @contextmanager
 def writing_context(
-    layout: Layout, notify: Callable[[str], None] = lambda text: None
+    layout: Layout,
+    notify: Callable[[str], None] = lambda text: None,
+    recovered: Callable[[Recovery], None] = lambda recovery: None,
 ) -> Iterator[Context]:
     """A writing command's context, with this working copy's promoter lock held for the
     whole command: from before it reads the files and history, through its pre-flight
     checks and its "nothing to do", to its last push or reset. Two runs in one working
     copy then never see each other's unpushed commit or half-written file. What a killed
-    run left is put right first (:mod:`promoter.recovery`), and ``notify`` told."""
+    run left is put right first (:mod:`promoter.recovery`), ``notify`` told in words and
+    ``recovered`` given what was done."""
     ctx = open_context(layout, writing=True)
     with exclusive(ctx.git, notify=notify):
-        for what in recover(ctx.git):
-            notify(f"recovered from {what}")
+        recovery = recover(ctx.git)
+        if recovery is not None:
+            for line in recovery.lines():
+                notify(f"recovered from {line}")
+            recovered(recovery)
         yield ctx
 
 

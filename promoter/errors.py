@@ -7,7 +7,17 @@ class's exit code in one place; the core never exits.
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
+
+# Control characters a terminal acts on (escape sequences, carriage return, backspace),
+# but not tab or newline: a file name or commit subject can hold them, a message must not.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character a terminal would act on escaped (``\\x1b``)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 class ExitCode(IntEnum):
@@ -67,8 +77,10 @@ class PromoterError(Exception):
         return f"{self.message}{joiner}{self.hint}"
 
     def render(self) -> str:
-        """The one-paragraph message shown to the user: ``file:line:col: what. Fix.``"""
-        return f"{self.location}: {self.detail()}" if self.location else self.detail()
+        """The one-paragraph message shown to the user: ``file:line:col: what. Fix.``, with
+        any control character that came from a name or a file escaped."""
+        text = f"{self.location}: {self.detail()}" if self.location else self.detail()
+        return printable(text)
 
     def __str__(self) -> str:
         return self.render()

@@ -91,22 +91,30 @@ def preflight(git: Git, *, push: bool) -> tuple[tuple[str, str] | None, str | No
             hint=f"Set one (git push -u origin {branch}), or pass --no-push to commit locally",
         )
     if upstream is not None:
-        check_pushed_state(state, upstream)
+        check_pushed_state(git, state, upstream)
     return upstream, state.tracking
 
 
-def check_pushed_state(state: Worktree, upstream: tuple[str, str]) -> None:
-    """Refuse a branch with commits its upstream lacks: a promotion never publishes them."""
+def check_pushed_state(git: Git, state: Worktree, upstream: tuple[str, str]) -> None:
+    """Refuse a branch with commits its upstream lacks, naming them: a promotion never
+    publishes them."""
     if not state.ahead:
         return
     ahead = state.ahead
     tracking = state.tracking or "/".join(upstream)
+    shown = 5
+    listed = git.run("log", f"--max-count={shown}", "--format=%h %s", f"{tracking}..HEAD")
+    lines = listed.splitlines()
+    if ahead > shown:
+        lines.append(f"and {ahead - shown} more")
+    them, are = ("it", "it is") if ahead == 1 else ("them", "they are")
     raise GitError(
         f"{state.branch} has {ahead} commit{'s' * (ahead != 1)} that "
-        f"{upstream[0]}/{upstream[1]} does not have",
-        hint=f"Push them (`git push`) if they are meant for {upstream[0]}/{upstream[1]}; "
-        f"if not, keep them on a branch of their own (`git branch my-work`) and take them "
-        f"off this one (`git reset --keep {tracking}`). A promotion never publishes other work",
+        f"{upstream[0]}/{upstream[1]} does not have: {'; '.join(lines)}",
+        hint=f"Push {them} (`git push`) if {are} meant for {upstream[0]}/{upstream[1]}; "
+        f"if not, keep {them} on a branch of {'its' if ahead == 1 else 'their'} own "
+        f"(`git branch my-work`) and take {them} off this one (`git reset --keep {tracking}`). "
+        "A promotion never publishes other work",
     )
 
 

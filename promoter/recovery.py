@@ -63,6 +63,36 @@ class Intent:
     writes: tuple[tuple[str, str], ...] = ()
 
 
+@dataclass(frozen=True)
+class Step:
+    """One thing recovery did: a stable ``action`` name for machines, the sentence for
+    people, and the paths or commit it concerned."""
+
+    action: str  # removed-index-lock, removed-temporary-file, found-pushed, kept-local-commit,
+    # undid-commit, restored-files, nothing-changed
+    text: str
+    paths: tuple[str, ...] = ()
+    commit: str | None = None
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What was put right of one killed run's leftovers."""
+
+    intent: Intent
+    steps: tuple[Step, ...]
+
+    @property
+    def run(self) -> str:
+        """The killed run, in words: ``a killed publish run (publish(web): dev …)``."""
+        summary = f" ({self.intent.summary})" if self.intent.summary else ""
+        return f"a killed {self.intent.command} run{summary}"
+
+    def lines(self) -> list[str]:
+        """One sentence per step, each naming the run."""
+        return [f"{self.run}: {step.text}" for step in self.steps]
+
+
 def _path(git: Git) -> Path:
     return git.worktree_git_dir / _INTENT
 
@@ -125,14 +155,15 @@ def killed_here(root: Path) -> bool:
     return False
 
 
-def recover(git: Git) -> list[str]:
-    """Put right what a killed run left behind; return what was done, in words.
+def recover(git: Git) -> Recovery | None:
+    """Put right what a killed run left behind; return what was done (None: no run had
+    been killed here).
 
     Call it with the working copy's lock held. Nothing happens without an intent record.
     """
     intent = pending(git)
     if intent is None:
-        return []
+        return None
     running = git.running_here()
     deadline = time.monotonic() + GIT_WAIT
     while running and time.monotonic() < deadline:  # its git, killed with it, or not
@@ -147,18 +178,21 @@ def recover(git: Git) -> list[str]:
             "the command again, or `promoter recover`; nothing was touched. (Stopping a push "
             "may not stop the remote from taking it: the next run then finds it done)",
         )
-    done: list[str] = []
+    done: list[Step] = []
     lock = git.worktree_git_dir / "index.lock"
     with contextlib.suppress(FileNotFoundError):
         if lock.stat().st_mtime >= intent.started - 1:
             lock.unlink()
-            done.append("removed .git/index.lock, left by its git")
+            done.append(Step("removed-index-lock", "removed .git/index.lock, left by its git"))
     for name in intent.files:
         target = git.root / name
         for tmp in target.parent.glob(f".{target.name}.*.tmp"):
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
-                done.append(f"removed its temporary file {_relative(git, tmp)}")
+                where = _relative(git, tmp)
+                done.append(
+                    Step("removed-temporary-file", f"removed its temporary file {where}", (where,))
+                )
     state = git.worktree()
     theirs = [path for path in state.dirty if path not in intent.files]
     if theirs:
@@ -171,8 +205,12 @@ def recover(git: Git) -> list[str]:
     head = state.head
     if head is not None and head != intent.base and _landed_since(git, intent, head, state):
         done.append(
-            f"found its commit {str(intent.commit)[:12]} on the remote: its push had landed, "
-            "and the branch has moved on since"
+            Step(
+                "found-pushed",
+                f"found its commit {str(intent.commit)[:12]} on the remote: its push had "
+                "landed, and the branch has moved on since",
+                commit=intent.commit,
+            )
         )
     elif head is not None and head != intent.base:
         if not _is_ours(git, intent, head):
@@ -183,22 +221,36 @@ def recover(git: Git) -> list[str]:
                 f"then delete {_path(git)}",
             )
         if intent.upstream is None:
-            done.append(f"kept its local commit {head[:12]} (it was run with --no-push)")
+            done.append(
+                Step(
+                    "kept-local-commit",
+                    f"kept its local commit {head[:12]} (it was run with --no-push)",
+                    commit=head,
+                )
+            )
         else:
             remote, branch = intent.upstream
             git.fetch(remote, branch)
             tracking = state.tracking or f"{remote}/{branch}"
             if git.is_ancestor(head, tracking):
                 done.append(
-                    f"found its commit {head[:12]} on {remote}/{branch}: its push had landed"
+                    Step(
+                        "found-pushed",
+                        f"found its commit {head[:12]} on {remote}/{branch}: its push had landed",
+                        commit=head,
+                    )
                 )
             else:
                 git.reset_hard(intent.base)
                 done.append(
-                    f"undid its commit {head[:12]}, which {remote}/{branch} did not "
-                    "hold: run that command again to land it, with every gate checked anew "
-                    "(a push still in flight when the run was killed may land it yet; the "
-                    "next run then finds it done)"
+                    Step(
+                        "undid-commit",
+                        f"undid its commit {head[:12]}, which {remote}/{branch} did not "
+                        "hold: run that command again to land it, with every gate checked "
+                        "anew (a push still in flight when the run was killed may land it "
+                        "yet; the next run then finds it done)",
+                        commit=head,
+                    )
                 )
     left = git.worktree().dirty
     changed = [path for path in left if not _as_written(git, intent, path)]
@@ -217,10 +269,15 @@ def recover(git: Git) -> list[str]:
             git.run("checkout", "--", *sorted(kept - {""}))
         for path in set(left) - kept:
             (git.root / path).unlink(missing_ok=True)
-        done.append(f"restored {', '.join(left)}, which it had begun to write")
+        done.append(
+            Step(
+                "restored-files",
+                f"restored {', '.join(left)}, which it had begun to write",
+                tuple(left),
+            )
+        )
     finish(git)
-    run = f"a killed {intent.command} run" + (f" ({intent.summary})" if intent.summary else "")
-    return [f"{run}: {what}" for what in done] or [f"{run}: it had changed nothing"]
+    return Recovery(intent, tuple(done) or (Step("nothing-changed", "it had changed nothing"),))
 
 
 def _landed_since(git: Git, intent: Intent, head: str, state: Worktree) -> bool:

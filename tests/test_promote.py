@@ -580,7 +580,25 @@ def test_unpushed_commits_are_refused(flow: Flow) -> None:
     before = flow.state()
     result = flow("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
     assert result.returncode == 4
-    assert "main has 1 commit that origin/main does not have" in result.stderr
+    local = git(flow.work, "rev-parse", "--short", "HEAD").strip()
+    # the commit is named (hash and subject), and the advice is in the singular
+    assert f"main has 1 commit that origin/main does not have: {local} local work" in (
+        result.stderr
+    )
+    assert "Push it (`git push`) if it is meant for origin/main" in result.stderr
+    assert flow.state() == before
+
+
+def test_unpushed_commits_are_listed_with_control_characters_escaped(flow: Flow) -> None:
+    for i in range(7):
+        (flow.work / "notes.txt").write_text(f"wip {i}\n")
+        commit_all(flow.work, f"work \x1b[31m{i}")  # a subject a terminal would act on
+    before = flow.state()
+    result = flow("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
+    assert result.returncode == 4
+    assert "main has 7 commits that origin/main does not have:" in result.stderr
+    assert "work \\x1b[31m6; " in result.stderr and "\x1b" not in result.stderr
+    assert "and 2 more" in result.stderr and "Push them" in result.stderr
     assert flow.state() == before
 
 

@@ -25,7 +25,9 @@ from tests.conftest import CASES, Runner, check_output, promoter_env
 from tests.gitutil import clone, git, remote_with_clone
 from tests.test_promote import Flow
 
-PAUSE = "sleep 0.15\n"  # each hook holds a run this long in its window
+# each hook holds a run this long in its window; not the runs that only set the scene
+PAUSE = '[ "$PROMOTER_TEST_HOLD" = no ] || sleep 0.15\n'
+QUICK = {"PROMOTER_TEST_HOLD": "no"}  # git passes it on to both hooks
 SPAN = 1.6  # seconds over which the kills are spread
 
 
@@ -119,8 +121,9 @@ def test_killed_promotions_converge(flow: Flow, tmp_path: Path) -> None:
     _hooks(flow)
 
     def prepare(i: int) -> list[str]:
-        flow.ok("publish", "web", "--to", "dev", "--digest", _digest(i + 1), "--image", "r/web")
-        flow.ok("record", "dev", "web", "--check", "unit-tests=passed")
+        new = _digest(i + 1)
+        flow.ok("publish", "web", "--to", "dev", "--digest", new, "--image", "r/web", env=QUICK)
+        flow.ok("record", "dev", "web", "--check", "unit-tests=passed", env=QUICK)
         return ["promote", "web", "--to", "qa"]
 
     def landed(i: int) -> None:
@@ -139,8 +142,10 @@ def test_killed_release_trains_converge(flow: Flow, tmp_path: Path) -> None:
     def prepare(i: int) -> list[str]:
         for n, app in enumerate(apps):
             digest = _digest(100 * n + i + 1)
-            flow.ok("publish", app, "--to", "dev", "--digest", digest, "--image", f"r/{app}")
-            flow.ok("record", "dev", app, "--check", "unit-tests=passed")
+            flow.ok(
+                "publish", app, "--to", "dev", "--digest", digest, "--image", f"r/{app}", env=QUICK
+            )
+            flow.ok("record", "dev", app, "--check", "unit-tests=passed", env=QUICK)
         return ["promote", "--all", "--to", "qa"]
 
     def landed(i: int) -> None:
@@ -158,7 +163,8 @@ def test_killed_check_records_converge(flow: Flow, tmp_path: Path) -> None:
     _hooks(flow)
 
     def prepare(i: int) -> list[str]:
-        flow.ok("publish", "web", "--to", "dev", "--digest", _digest(i + 1), "--image", "r/web")
+        new = _digest(i + 1)
+        flow.ok("publish", "web", "--to", "dev", "--digest", new, "--image", "r/web", env=QUICK)
         return ["record", "dev", "web", "--check", "unit-tests=passed", "--url", f"https://ci/{i}"]
 
     def landed(i: int) -> None:
@@ -192,10 +198,15 @@ def test_recover_puts_right_an_unpushed_commit_and_says_so(
     os.killpg(proc.pid, signal.SIGKILL)  # the run, its git and the hook: a cancelled job
     proc.wait()
     hook.unlink()
-    assert flow.head() != before[0]  # its commit is there, unpushed
+    made = flow.head()
+    assert made != before[0]  # its commit is there, unpushed
     shown = flow("status")  # a read-only command touches nothing, but warns
     assert shown.returncode == 0, shown.stderr
     assert "was killed in this working copy" in shown.stderr and "promoter recover" in shown.stderr
+    for read in (("gates", "web", "--to", "qa"), ("history", "--app", "web"), ("history",)):
+        shown = flow(*read)  # every read-only view of the history warns alike
+        assert shown.returncode in (0, 1), shown.stderr
+        assert "was killed in this working copy" in shown.stderr, read
     dry = flow("publish", "web", "--to", "dev", "--digest", _digest(7), "--dry-run")
     assert "run `promoter recover` first" in dry.stderr
     result = flow.ok("recover", "-o", "json")
@@ -205,6 +216,12 @@ def test_recover_puts_right_an_unpushed_commit_and_says_so(
         "(publish(web): dev sha256:00000007)" in line and "undid its commit" in line
         for line in document["recovered"]
     )
+    [run] = document["runs"]  # the same, for machines
+    assert run["command"] == "publish" and run["summary"].startswith("publish(web): dev")
+    assert run["pid"] == proc.pid and run["base"] == before[0]
+    assert [step["action"] for step in run["steps"]] == ["undid-commit"]
+    assert run["steps"][0]["commit"] == made  # killed in its hook: before it could record it
+    assert run["commit"] is None
     assert flow.state() == before
     assert flow.ok("recover").stdout.strip() == "recover: nothing to put right"
 

@@ -7,7 +7,13 @@ from pathlib import Path
 import click
 
 from promoter import API_VERSION
-from promoter.cli.options import checked_name, common_options, env_option, repo_options
+from promoter.cli.options import (
+    checked_name,
+    common_options,
+    env_option,
+    repo_options,
+    warn_if_killed,
+)
 from promoter.errors import ExitCode
 
 
@@ -42,7 +48,9 @@ def gates(
     from promoter.promote import Request
     from promoter.report_plan import plan_json, plan_text
 
-    ctx = actions.open_context(find_layout(repo, pipeline))
+    layout = find_layout(repo, pipeline)
+    warn_if_killed(layout, "this explanation")
+    ctx = actions.open_context(layout)
     plan = actions.make_plan(ctx, Request("promote", target, (app,), source=source, hotfix=hotfix))
     if output == "json":
         click.echo(report.to_json(plan_json(plan, dry_run=True)))
@@ -83,7 +91,9 @@ def history(
     from promoter.layout import find_layout
     from promoter.report_plan import event_json, history_text, policy_json
 
-    ctx = actions.open_context(find_layout(repo, pipeline))
+    layout = find_layout(repo, pipeline)
+    warn_if_killed(layout, "this history")
+    ctx = actions.open_context(layout)
     events, policies = actions.history(ctx, environment=environment, app=app, limit=limit)
     if output == "json":
         rows = [(e.when, event_json(e)) for e in events]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from promoter.layout import Layout
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,6 +35,19 @@ def env_option(
 def notice(text: str) -> None:
     """Tell the user something on stderr that is not an error (stdout stays the result)."""
     click.echo(f"promoter: {text}", err=True)
+
+
+def warn_if_killed(layout: Layout, shown: str) -> None:
+    """Warn on stderr when a killed writing run left its intent record in this working
+    copy: what a read-only command shows (``shown``) may then count that run's unpushed
+    change, which the next writing run (or `promoter recover`) puts right first."""
+    from promoter.recovery import killed_here
+
+    if killed_here(layout.root):
+        notice(
+            "a promoter run was killed in this working copy before it finished: "
+            f"{shown} may count its unpushed change; run `promoter recover` first"
+        )
 
 
 def checked_name(ctx: click.Context, param: click.Parameter, value: Any) -> Any:

@@ -15,6 +15,7 @@ from promoter.cli.options import (
     full_digest,
     no_credentials,
     notice,
+    warn_if_killed,
 )
 from promoter.errors import ExitCode
 from promoter.reference import unknown
@@ -39,13 +40,7 @@ def _run(
 
     layout = find_layout(repo, pipeline)
     if dry_run:
-        from promoter.recovery import killed_here
-
-        if killed_here(layout.root):  # the real run would put it right first
-            notice(
-                "a promoter run was killed in this working copy before it finished: this plan "
-                "may count its unpushed change; run `promoter recover` first"
-            )
+        warn_if_killed(layout, "this plan")  # the real run would put it right first
         return _plan_and_land(actions.open_context(layout), request, True, push, output)
     with actions.writing_context(layout, notice) as ctx:
         return _plan_and_land(ctx, request, False, push, output)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from promoter import API_VERSION
 from promoter.cli.options import common_options, repo_options
 from promoter.errors import ExitCode
+
+if TYPE_CHECKING:
+    from promoter.recovery import Recovery
 
 
 @click.command()
@@ -33,21 +38,42 @@ def recover(repo: Path | None, pipeline: str | None, output: str) -> int:
     from promoter.land import check_clean, check_pushed_state
     from promoter.layout import find_layout
 
-    recovered: list[str] = []
-    with actions.writing_context(find_layout(repo, pipeline), recovered.append) as ctx:
+    recovered: list[Recovery] = []
+    layout = find_layout(repo, pipeline)
+    with actions.writing_context(layout, recovered=recovered.append) as ctx:
         state = check_clean(ctx.git)
         if state.upstream is not None:
-            check_pushed_state(state, state.upstream)
+            check_pushed_state(ctx.git, state, state.upstream)
+    lines = [line for recovery in recovered for line in recovery.lines()]
     if output == "json":
         document = {
             "apiVersion": API_VERSION,
             "kind": "RecoveryReport",
-            "recovered": recovered,
+            "recovered": lines,
+            "runs": [_run_json(recovery) for recovery in recovered],
             "ready": True,
         }
         click.echo(report.to_json(document))
     else:
-        for line in recovered:
+        for line in lines:
             click.echo(line)
-        click.echo("recover: nothing to put right" if not recovered else "recover: done")
+        click.echo("recover: done" if lines else "recover: nothing to put right")
     return ExitCode.OK
+
+
+def _run_json(recovery: Recovery) -> dict[str, Any]:
+    """One killed run and what was put right of it, as the schema has it."""
+    intent = recovery.intent
+    return {
+        "command": intent.command,
+        "summary": intent.summary,
+        "pid": intent.pid,
+        "started": dt.datetime.fromtimestamp(intent.started, dt.UTC).isoformat(),
+        "base": intent.base,
+        "commit": intent.commit,
+        "steps": [
+            {"action": step.action, "text": step.text, "paths": list(step.paths)}
+            | ({"commit": step.commit} if step.commit else {})
+            for step in recovery.steps
+        ],
+    }

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from promoter.cli.options import checked_name, common_options, env_option, notice, repo_options
+from promoter.cli.options import (
+    checked_name,
+    common_options,
+    env_option,
+    repo_options,
+    warn_if_killed,
+)
 from promoter.errors import ExitCode
 
 
@@ -55,16 +61,11 @@ def status(
     """
     from promoter import actions, report
     from promoter.layout import find_layout
-    from promoter.recovery import killed_here
     from promoter.status import compute_status
     from promoter.validate import load_snapshot
 
     layout = find_layout(repo, pipeline)
-    if killed_here(layout.root):
-        notice(
-            "a promoter run was killed in this working copy before it finished: what is shown "
-            "may hold its unpushed change; run `promoter recover`"
-        )
+    warn_if_killed(layout, "this status")
     snapshot = load_snapshot(layout)
     result = compute_status(snapshot, envs, apps)
     rolled_back = actions.rolled_back_cells(layout, result)

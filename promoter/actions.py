@@ -35,6 +35,7 @@ from promoter.validate import load_checked, load_snapshot
 if TYPE_CHECKING:  # imported where used: they are not needed by every command
     from promoter.audit import AuditFinding
     from promoter.policy import PolicyEvent
+    from promoter.pullrequest import Proposed
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,58 @@ def execute(ctx: Context, first: Plan, *, push: bool = True) -> tuple[Plan, Land
 
     landed = land_checked(ctx, prepare, push=push, command=first.request.action)
     return latest[-1], landed
+
+
+def propose(
+    ctx: Context, first: Plan, render: Callable[[Plan], tuple[str, str]]
+) -> tuple[Plan, Proposed | None]:
+    """Land ``first`` in a ``promotion: pull-request`` environment: its commit on a
+    promotion branch, pushed, and a pull request opened or updated (``render`` gives its
+    title and body). The forge is found from the upstream's URL (see
+    :func:`promoter.forge.locate`); nothing is written before it and its token are."""
+    from promoter.forge import connect, locate
+    from promoter.pullrequest import Proposal, branch_for, labels_for, reviewers_for
+
+    state = ctx.git.worktree()
+    if state.upstream is None:
+        raise GitError(
+            f"{state.branch or 'HEAD'} has no upstream branch to propose against",
+            hint="Set one (git push -u origin BRANCH): the pull request goes into it",
+        )
+    location = locate(ctx.git.remote_url(state.upstream[0]))
+    forge = connect(location)
+    latest = [first]
+
+    def build(plan: Plan) -> tuple[Plan, Commitable, Proposal]:
+        if plan.refusals or not plan.ready:
+            raise refusal(plan)
+        change = _commitable(ctx, plan)
+        pipeline = load_snapshot(ctx.layout, only=()).pipeline
+        check_write(
+            ctx.layout, ctx.git.root, change, pipeline, command=plan.request.action,
+            event=change.event,
+        )  # fmt: skip
+        title, body = render(plan)
+        proposal = Proposal(
+            branch=branch_for(plan),
+            base=state.upstream[1] if state.upstream else "",
+            title=title,
+            body=body,
+            labels=labels_for(plan),
+            reviewers=reviewers_for(ctx, plan, location.kind),
+            apps=tuple(move.app for move in plan.moves),
+        )
+        return plan, change, proposal
+
+    def replan() -> tuple[Plan, Commitable, Proposal] | None:
+        plan = make_plan(ctx, first.request)
+        latest.append(plan)
+        return build(plan) if plan.moves or plan.refusals else None
+
+    from promoter.pullrequest import propose as open_or_update
+
+    proposed = open_or_update(ctx, *build(first), forge, replan=replan)
+    return latest[-1], proposed
 
 
 def check_planned(ctx: Context, planned: Plan) -> None:

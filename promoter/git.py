@@ -457,6 +457,96 @@ class Git:
             "nothing was left behind locally",
         )
 
+    # -- promotion branches (pull requests): written without touching the work tree ------
+
+    def commit_files(
+        self,
+        base: str,
+        files: Mapping[str, str],
+        message: str,
+        *,
+        when: dt.datetime | None = None,
+        sign: bool = False,
+    ) -> str:
+        """A new commit on top of ``base`` holding ``files`` (path to text) and nothing else
+        changed; no branch, index or work tree moves. The tree is built in a private index
+        file, so the user's index and files are never touched."""
+        import tempfile
+
+        folder = self.worktree_git_dir / "promoter"
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix="index.", suffix=".tmp", dir=folder)
+        os.close(fd)
+        index = {"GIT_INDEX_FILE": name}
+        try:
+            Path(name).unlink()  # git wants to create it
+            self.run("read-tree", base, env=index)
+            for path, text in files.items():
+                status, blob, err = self._call(
+                    ["hash-object", "-w", "--stdin"], stdin=text.encode("utf-8")
+                )
+                if status != 0:
+                    raise GitError(f"git hash-object failed: {' '.join(err.split())}")
+                self.run("update-index", "--add", "--cacheinfo", f"100644,{blob.strip()},{path}",
+                         env=index)  # fmt: skip
+            tree = self.run("write-tree", env=index).strip()
+        finally:
+            Path(name).unlink(missing_ok=True)
+        args = ["commit-tree", tree, "-p", base, "-F", "-"]
+        if sign:
+            args.insert(1, "-S")
+        dates: dict[str, str] = {}
+        if when is not None:
+            stamp = when.astimezone(dt.UTC).replace(microsecond=0).isoformat()
+            dates = {"GIT_COMMITTER_DATE": stamp, "GIT_AUTHOR_DATE": stamp}
+        status, out, err = self._call(args, dates, stdin=message.encode("utf-8"))
+        if status != 0:
+            raise GitError(
+                f"git commit-tree failed: {' '.join(err.split())}",
+                hint="Check git's identity and signing configuration",
+            )
+        return out.strip()
+
+    def remote_branch(self, remote: str, branch: str) -> str | None:
+        """The sha ``branch`` has on ``remote`` now (asked of the remote), or None."""
+        out = self.run("ls-remote", "--heads", remote, f"refs/heads/{branch}")
+        for line in out.splitlines():
+            sha, _, ref = line.partition("\t")
+            if ref == f"refs/heads/{branch}":
+                return sha
+        return None
+
+    def remote_url(self, remote: str) -> str:
+        """The URL git pushes ``remote`` to."""
+        return self.run("remote", "get-url", "--push", remote).strip()
+
+    def push_branch(self, remote: str, sha: str | None, branch: str, expected: str | None) -> None:
+        """Set ``branch`` on ``remote`` to ``sha`` only if it still is ``expected`` (None:
+        only if it does not exist): a forced push with a lease, for promotion branches
+        only. ``sha`` None deletes the branch, under the same lease. PushRejected when the
+        lease fails (someone else moved it)."""
+        ref = f"refs/heads/{branch}"
+        lease = f"--force-with-lease={ref}:{expected or ''}"
+        spec = f"{sha}:{ref}" if sha else f":{ref}"
+        status, stdout, stderr = self._call(["push", "--porcelain", lease, remote, spec])
+        if status == 0:
+            return
+        if _push_race(stdout, ref):
+            raise PushRejected(
+                f"{remote}/{branch} moved while promoter was updating it",
+                hint="Someone else pushed to the promotion branch; run the command again",
+            )
+        said = " ".join(
+            line.strip()
+            for line in f"{_push_summary(stdout, ref)}\n{stderr}".splitlines()
+            if line.strip()
+        )
+        raise GitError(
+            f"push to {remote}/{branch} failed: {said}",
+            hint="Check your credentials and whether the remote lets you push promotion "
+            "branches (promoter/*)",
+        )
+
     # -- reading history ---------------------------------------------------------------
 
     def log(

@@ -718,7 +718,9 @@ def test_writers_sharing_one_working_copy_take_turns_and_never_report_work_undon
     assert git(flow.work, "status", "--porcelain").strip() == ""
 
 
-def test_pull_request_environments_are_not_committed_to(flow: Flow) -> None:
+def test_a_pull_request_environment_without_a_forge_is_an_error_and_writes_nothing(
+    flow: Flow,
+) -> None:
     pipeline = flow.work / "environments" / "pipeline.yaml"
     pipeline.write_text(
         pipeline.read_text().replace(
@@ -730,9 +732,11 @@ def test_pull_request_environments_are_not_committed_to(flow: Flow) -> None:
     flow.ok("publish", "web", "--to", "dev", "--digest", WEB1, "--image", "r/web")
     flow.ok("record", "dev", "web", "--check", "unit-tests=passed")
     before = flow.state()
-    refused = flow("promote", "web", "--to", "qa")
-    assert refused.returncode == 1
-    assert "qa takes changes through pull requests (promotion: pull-request)" in refused.stdout
+    refused = flow("promote", "web", "--to", "qa")  # never committed to qa's branch directly
+    assert refused.returncode == 5, refused.stdout + refused.stderr
+    assert "no forge is known for this repository" in refused.stderr
+    local = flow("promote", "web", "--to", "qa", "--no-push")
+    assert local.returncode == 1 and "--no-push cannot open one" in local.stdout
     dry = flow.ok("promote", "web", "--to", "qa", "--dry-run")
     assert f"+    digest: {WEB1}" in dry.stdout
     assert flow.state() == before
@@ -1111,11 +1115,16 @@ def test_json_output_reports_refusals_and_errors_as_documents(flow: Flow) -> Non
     )
     commit_all(flow.work, "perf takes pull requests")
     git(flow.work, "push", "--quiet")
-    pull = flow("promote", "web", "--to", "perf", "-o", "json")
+    pull = flow("promote", "web", "--to", "perf", "--no-push", "-o", "json")
     assert pull.returncode == 1
     document = json.loads(pull.stdout)
     check_output(document, "PromotionResult")
     assert "takes changes through pull requests" in document["refusals"][0]["reason"]
+    forge = flow("promote", "web", "--to", "perf", "-o", "json")  # no forge for a local remote
+    assert forge.returncode == 5
+    error = json.loads(forge.stdout)
+    check_output(error, "Error")
+    assert error["exitCode"] == 5 and error["error"] == "ForgeError"
     for args, code in (
         (("promote", "web", "--to", "nowhere", "-o", "json"), 2),
         (("record", "nowhere", "web", "--check", "x=passed", "-o", "json"), 2),

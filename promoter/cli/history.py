@@ -44,6 +44,7 @@ def gates(
       promoter gates web --to prod --hotfix -o json
     """
     from promoter import actions, report
+    from promoter.cli.prbody import proposal_json, proposal_text
     from promoter.layout import find_layout
     from promoter.promote import Request
     from promoter.report_plan import plan_json, plan_text
@@ -52,10 +53,16 @@ def gates(
     warn_if_killed(layout, "this explanation")
     ctx = actions.open_context(layout)
     plan = actions.make_plan(ctx, Request("promote", target, (app,), source=source, hotfix=hotfix))
+    proposing = plan.mode == "pull-request" and bool(plan.moves) and not plan.refusals
     if output == "json":
-        click.echo(report.to_json(plan_json(plan, dry_run=True)))
+        document = plan_json(plan, dry_run=True)
+        if proposing:
+            document["pullRequest"] = proposal_json(plan)
+        click.echo(report.to_json(document))
     else:
         click.echo(plan_text(plan))
+        if proposing:
+            click.echo(proposal_text(plan))
     return (
         ExitCode.OK if plan.ready or (not plan.moves and not plan.refusals) else ExitCode.FINDINGS
     )

@@ -22,7 +22,7 @@ from promoter.reference import unknown
 
 if TYPE_CHECKING:
     from promoter.actions import Context
-    from promoter.promote import Request
+    from promoter.promote import Plan, Request
     from promoter.reference import DigestRef
 
 
@@ -48,29 +48,35 @@ def _run(
 
 def _plan_and_land(ctx: Context, request: Request, dry_run: bool, push: bool, output: str) -> int:
     from promoter import actions, report
+    from promoter.cli.prbody import proposal_json, proposal_text
     from promoter.report_plan import landed_text, plan_json, plan_text
 
     plan = actions.make_plan(ctx, request)
     if dry_run:
         actions.check_planned(ctx, plan)  # what the real run would refuse, refused now
-    if plan.mode == "pull-request" and not dry_run and plan.moves:
+    if plan.mode == "pull-request" and not push and plan.moves and not dry_run:
         import dataclasses
 
         reason = (
-            f"{request.target} takes changes through pull requests (promotion: pull-request), "
-            "which promoter opens once the forge integration lands; use --dry-run to see the "
-            "change"
+            f"{request.target} takes changes through pull requests (promotion: pull-request): "
+            "--no-push cannot open one; run without it, or use --dry-run to see the change"
         )
         plan = dataclasses.replace(plan, refusals=(*plan.refusals, ("*", reason)))
     if not dry_run and push and not plan.moves and not plan.refusals:
         # "Nothing to do" must mean the remote has it: not a commit left unpushed here
         # by a run that was stopped before its push.
         actions.check_pushed(ctx)
+    proposing = plan.mode == "pull-request"
     if dry_run or not plan.ready:
         if output == "json":
-            click.echo(report.to_json(plan_json(plan, dry_run=dry_run)))
+            document = plan_json(plan, dry_run=dry_run)
+            if dry_run and proposing and plan.ready:
+                document["pullRequest"] = proposal_json(plan)
+            click.echo(report.to_json(document))
         else:
             click.echo(plan_text(plan, diff=dry_run))
+            if dry_run and proposing and plan.moves and not plan.refusals:
+                click.echo(proposal_text(plan))
             if not dry_run and (plan.refusals or plan.moves):
                 # one blocked app holds the whole commit back: say so, not just per app
                 click.echo(f"{request.action}: nothing was written (see above)")
@@ -79,12 +85,40 @@ def _plan_and_land(ctx: Context, request: Request, dry_run: bool, push: bool, ou
         if plan.refusals or (plan.moves and not plan.ready):
             return ExitCode.FINDINGS
         return ExitCode.OK
+    if proposing:
+        return _propose(ctx, plan, output)
     final, landed = actions.execute(ctx, plan, push=push)
     if output == "json":
         click.echo(report.to_json(plan_json(final, landed)))
     else:
         click.echo(plan_text(final))
         click.echo(landed_text(landed, request.action))
+    return ExitCode.OK
+
+
+def _propose(ctx: Context, plan: Plan, output: str) -> int:
+    """Open or update the pull request of a ready plan, and say what was done."""
+    from promoter import actions, report
+    from promoter.cli.prbody import body, pull_json, title
+    from promoter.report_plan import plan_json, plan_text
+
+    final, proposed = actions.propose(ctx, plan, lambda p: (title(p), body(p)))
+    if output == "json":
+        document = plan_json(final)
+        document["pullRequest"] = pull_json(proposed)
+        click.echo(report.to_json(document))
+        return ExitCode.OK
+    click.echo(plan_text(final))
+    action = final.request.action
+    if proposed is None:
+        click.echo(f"{action}: nothing to do")
+        return ExitCode.OK
+    pull = proposed.pull
+    said = {"opened": "opened", "updated": "updated", "unchanged": "already up to date:"}
+    where = f"{pull.url} ({pull.head} → {pull.base})"
+    click.echo(f"{action}: {said[proposed.action]} pull request #{pull.number} {where}")
+    for old in proposed.superseded:
+        click.echo(f"{action}: closed #{old.number} ({old.head}), superseded by #{pull.number}")
     return ExitCode.OK
 
 

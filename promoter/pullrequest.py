@@ -158,6 +158,7 @@ def _propose(
         existing is not None
         and before is not None
         and (existing.title, existing.body) == (proposal.title, proposal.body)
+        and set(proposal.labels) <= set(existing.labels)  # a run killed before labelling
         and _same(git, remote, proposal, before, sha)
     ):
         return Proposed(existing, "unchanged", before)  # a re-run with nothing new

@@ -184,6 +184,8 @@ def recover(git: Git) -> Recovery | None:
         if lock.stat().st_mtime >= intent.started - 1:
             lock.unlink()
             done.append(Step("removed-index-lock", "removed .git/index.lock, left by its git"))
+    for tmp in (git.worktree_git_dir / "promoter").glob("index.*.tmp"):
+        tmp.unlink(missing_ok=True)  # the private index of a promotion-branch commit
     for name in intent.files:
         target = git.root / name
         for tmp in target.parent.glob(f".{target.name}.*.tmp"):

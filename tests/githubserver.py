@@ -18,6 +18,7 @@ import json
 import re
 import subprocess
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +97,7 @@ class GitHubServer:
         self.violations: list[str] = []
         self.faults: list[Fault] = []
         self.bodies: list[str] = []  # every request body, to look for leaked secrets
+        self.latency = 0.0  # seconds added to every answer (a forge far away)
         self._lock = threading.Lock()
         self._server: Any = None
         self.url = ""
@@ -148,6 +150,8 @@ class GitHubServer:
         from werkzeug.wrappers import Request, Response
 
         request = Request(environ)
+        if self.latency:
+            time.sleep(self.latency)
         with self._lock:
             self.requests.append((request.method, request.path))
             self.bodies.append(request.get_data(as_text=True))

@@ -5,17 +5,22 @@ test's bare repository (pushes are real git)."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CASES, Runner, check_output
+from tests.conftest import CASES, Runner, check_output, promoter_env
 from tests.githubserver import GitHubServer
 from tests.gitutil import commit_all, git, remote_with_clone
 from tests.test_promote import API1, WEB1, WEB2, Flow
 
 BRANCH = "promoter/qa/web"
+QA = "environments/qa.yaml"
 
 
 @pytest.fixture
@@ -196,3 +201,49 @@ def test_gates_say_a_pull_request_will_be_opened(github: tuple[Flow, GitHubServe
     check_output(document, "PromotionResult")
     assert document["pullRequest"]["action"] == "planned"
     assert server.requests == []  # explaining asks nothing of the forge
+
+
+def test_killed_pull_request_promotions_converge(
+    github: tuple[Flow, GitHubServer], tmp_path: Path
+) -> None:
+    # SIGKILL anywhere in a pull-request promotion (building the commit, pushing the
+    # branch, talking to the forge): the re-run ends with one pull request, up to date.
+    flow, server = github
+    server.latency = 0.15  # a forge far away: the kills land between its calls too
+    hook = flow.remote / "hooks" / "pre-receive"
+    hook.write_text(  # holds the push of a promotion branch in flight
+        '#!/bin/sh\nwhile read -r old new ref; do case "$ref" in\n'
+        "  refs/heads/promoter/*) sleep 0.3 ;;\nesac; done\n"
+    )
+    hook.chmod(0o755)
+    kills = 10
+    left: set[tuple[bool, bool]] = set()  # (branch pushed, pull request up to date)
+    for i in range(kills):
+        digest = "sha256:" + f"{i + 1:08x}" * 8
+        _ready(flow, digest)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "promoter", "promote", "web", "--to", "qa"],
+            cwd=flow.work, env={**promoter_env(tmp_path), **server.env()},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        if i == kills - 1:  # the last is left to finish: its re-run has nothing to do
+            proc.wait()
+        time.sleep(0.05 + 2.0 * i / (kills - 1))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        branch = server.branches().get(BRANCH)
+        pushed = branch is not None and digest in git(flow.remote, "show", f"{branch}:{QA}")
+        proposed = any(f"`{digest[:19]}`" in pull.body for pull in server.open())
+        left.add((pushed, proposed))
+        again = flow("promote", "web", "--to", "qa", env=server.env())
+        assert again.returncode == 0, again.stdout + again.stderr
+        [pull] = server.open()  # one, never two
+        assert (pull.number, pull.head) == (1, BRANCH)
+        assert pull.labels == ["promotion", "env/qa"] and f"`{digest[:19]}`" in pull.body
+        assert digest in git(flow.remote, "show", f"{BRANCH}:environments/qa.yaml")
+        assert git(flow.work, "status", "--porcelain", "--untracked-files=all") == ""
+        assert not (flow.work / ".git" / "promoter" / "intent.json").exists()
+        assert list((flow.work / ".git" / "promoter").glob("index.*")) == []
+        assert git(flow.work, "rev-parse", "HEAD") == git(flow.remote, "rev-parse", "main")
+    # the kills hit before the push, between the push and the forge, and after it all
+    assert left == {(False, False), (True, False), (True, True)}, left

@@ -19,7 +19,7 @@ from promoter import clock, records, reference, yamlio
 from promoter.actor import Actor, current_actor
 from promoter.errors import GitError, Refused, UsageError
 from promoter.evidence import Evidence, build_evidence
-from promoter.git import Git
+from promoter.git import Git, Signature
 from promoter.guard import check_write
 from promoter.history import read_events, read_history, select
 from promoter.land import Commitable, Landed, exclusive, land, preflight
@@ -46,6 +46,9 @@ class Context:
     git: Git
     actor: Actor
     clock: Callable[[], dt.datetime]
+    # approvals that are not commits: a pull request's approving reviews, whose authors
+    # the forge vouches for (see promoter.gatestatus)
+    approvals: tuple[Event, ...] = ()
 
     def now(self) -> dt.datetime:
         """The time gates are judged at (see :mod:`promoter.clock`)."""
@@ -108,7 +111,10 @@ def evidence(
     if len(mentioning) > MAX_FILTERS:
         mentioning = ()
     found = read_history(ctx.git, mentioning=mentioning, cached=cached, shallow_ok=shallow_ok)
-    return build_evidence(found.events, landed=found.landed, people=people)
+    proof = build_evidence(found.events, landed=found.landed, people=people)
+    for approval in ctx.approvals:  # newer than every commit: made on the pull request
+        proof.add(approval)
+    return proof
 
 
 def _mentioning(snapshot: Snapshot, request: Request) -> list[str]:
@@ -172,10 +178,23 @@ def make_plan(ctx: Context, request: Request) -> Plan:
         actor=ctx.actor,
         now=ctx.now(),
         artifact_at=_artifact_reader(ctx),
-        signatures_of=ctx.git.signatures,
+        signatures_of=functools.partial(_signatures, ctx),
     )
     sources = {doc.name: doc for env, doc in documents.items() if env != request.target}
     return dataclasses.replace(made, head=head, documents={**sources, **made.documents})
+
+
+def _signatures(ctx: Context, shas: Sequence[str]) -> Mapping[str, Signature]:
+    """git's verdict on the signatures of these commits; for a forge review, the forge's
+    word for its author."""
+    from promoter.gatestatus import vouched
+
+    reviews = {e.sha: e for e in ctx.approvals}
+    found: dict[str, Signature] = dict(vouched([reviews[s] for s in shas if s in reviews]))
+    commits = [sha for sha in shas if sha not in reviews]
+    if commits:
+        found.update(ctx.git.signatures(commits))
+    return found
 
 
 def refusal(current: Plan) -> Refused:
@@ -230,7 +249,7 @@ def propose(
     latest = [first]
 
     def build(plan: Plan) -> tuple[Plan, Commitable, Proposal]:
-        if plan.refusals or not plan.ready:
+        if not plan.proposable:
             raise refusal(plan)
         change = _commitable(ctx, plan)
         pipeline = load_snapshot(ctx.layout, only=()).pipeline

@@ -30,6 +30,7 @@ class ExitCode(IntEnum):
     GIT = 4  # a git operation failed
     FORGE = 5  # the forge API failed
     REGISTRY = 6  # the registry or a live-state endpoint failed
+    PENDING = 7  # gate-status: gates that time or evidence will clear; nothing is wrong
     INTERNAL = 70  # a bug in promoter
     INTERRUPTED = 130  # Ctrl-C
 

@@ -95,6 +95,20 @@ class Plan:
         )
 
     @property
+    def proposable(self) -> bool:
+        """True when a pull request may be opened for it: ready but for approvals still
+        pending, which the pull request's reviews may give (see promoter.gatestatus)."""
+        return (
+            bool(self.moves)
+            and not self.refusals
+            and all(
+                gate.status == "pass" or (gate.gate == "approvals" and gate.status == "pending")
+                for move in self.moves
+                for gate in move.gates
+            )
+        )
+
+    @property
     def blocked(self) -> list[tuple[str, GateResult]]:
         """Every gate that does not pass, with its app."""
         return [(m.app, g) for m in self.moves for g in m.gates if g.status != "pass"]

@@ -34,6 +34,7 @@ SCHEMA_FILES = {
     "EvidenceResult": "evidence-result.schema.json",
     "AuditReport": "audit-report.schema.json",
     "RecoveryReport": "recovery-report.schema.json",
+    "GateStatus": "gate-status.schema.json",
     "Error": "error.schema.json",
 }
 

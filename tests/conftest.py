@@ -9,11 +9,16 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings
 
 from tests import signing
+
+if TYPE_CHECKING:
+    from tests.githubserver import GitHubServer
+    from tests.test_promote import Flow
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = Path(__file__).resolve().parent / "cases"
@@ -168,3 +173,28 @@ def promoter_commits_pass_the_audit() -> Iterator[None]:
     test_promote.LIVE.clear()
     for flow in flows:
         flow.assert_promoter_commits_pass_the_audit()
+
+
+@pytest.fixture
+def github(tmp_path: Path, run: Runner) -> Iterator[tuple[Flow, GitHubServer]]:
+    """The flow case with qa taking pull requests, its remote served as acme/gitops by a
+    loopback GitHub (``tests.githubserver``); no contract violation may happen."""
+    from tests.githubserver import GitHubServer
+    from tests.gitutil import commit_all, git, remote_with_clone
+    from tests.test_promote import Flow
+
+    work, remote = remote_with_clone(tmp_path, CASES / "flow")
+    pipeline = work / "environments" / "pipeline.yaml"
+    pipeline.write_text(
+        pipeline.read_text().replace(
+            "  qa:\n    from: dev\n", "  qa:\n    from: dev\n    promotion: pull-request\n"
+        )
+    )
+    commit_all(work, "qa takes pull requests")
+    git(work, "push", "--quiet")
+    server = GitHubServer(remote).start()
+    try:
+        yield Flow(work, remote, run), server
+        assert server.violations == [], "\n".join(server.violations)
+    finally:
+        server.stop()

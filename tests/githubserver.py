@@ -74,6 +74,7 @@ class Pull:
     labels: list[str] = field(default_factory=list)
     reviewers: list[str] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)
+    reviews: list[dict[str, str]] = field(default_factory=list)  # login, state, commit_id
 
 
 @dataclass
@@ -97,6 +98,7 @@ class GitHubServer:
         self.violations: list[str] = []
         self.faults: list[Fault] = []
         self.bodies: list[str] = []  # every request body, to look for leaked secrets
+        self.statuses: dict[str, list[dict[str, Any]]] = {}  # sha -> statuses, newest last
         self.latency = 0.0  # seconds added to every answer (a forge far away)
         self._lock = threading.Lock()
         self._server: Any = None
@@ -128,6 +130,17 @@ class GitHubServer:
     def fail(self, method: str, pattern: str, status: int, times: int = 1, **headers: str) -> None:
         """Answer the next ``times`` requests ``METHOD pattern`` with ``status``."""
         self.faults.append(Fault(method, pattern, status, times, dict(headers)))
+
+    def review(self, number: int, login: str, state: str = "APPROVED", commit: str = "") -> None:
+        """``login`` reviews pull request ``number`` (on its current head by default)."""
+        pull = self.pulls[number]
+        sha = commit or self.branches()[pull.head]
+        pull.reviews.append({"login": login, "state": state, "commit_id": sha})
+
+    def status(self, sha: str, context: str = "promoter/gates") -> dict[str, Any] | None:
+        """The newest status ``context`` of ``sha``."""
+        found = [s for s in self.statuses.get(sha, []) if s["context"] == context]
+        return found[-1] if found else None
 
     def open(self) -> list[Pull]:
         return [p for p in self.pulls.values() if p.state == "open"]
@@ -201,6 +214,18 @@ class GitHubServer:
         base = f"/repos/{self.owner}/{self.name}"
         path, method = request.path, request.method
         data = request.get_json(silent=True) or {}
+        found_status = re.fullmatch(r"/statuses/([0-9a-f]{40})", path[len(base) :])
+        if found_status and method == "POST":
+            status = _relocated(_example("status"), self.url, f"{self.owner}/{self.name}")
+            status.update(
+                state=data["state"],
+                description=data.get("description"),
+                target_url=data.get("target_url"),
+                context=data.get("context", "default"),
+                id=sum(len(v) for v in self.statuses.values()) + 1,
+            )
+            self.statuses.setdefault(found_status.group(1), []).append(status)
+            return _json(Response, status, 201)
         if not path.startswith(base):
             return _error(404, "Not Found")
         rest = path[len(base) :]
@@ -235,6 +260,19 @@ class GitHubServer:
             pull.body = data.get("body", pull.body)
             pull.state = data.get("state", pull.state)
             return _json(Response, self._pull_json(pull), 200)
+        if tail == "/reviews" and method == "GET":
+            items = []
+            for i, review in enumerate(pull.reviews, 1):
+                item = _relocated(
+                    _example("pull-request-review-items")[0],
+                    self.url,
+                    f"{self.owner}/{self.name}",
+                    pull.number,
+                )
+                item.update(id=i, state=review["state"], commit_id=review["commit_id"])
+                item["user"] = self._user(review["login"], item["user"])
+                items.append(item)
+            return _json(Response, items, 200)
         if tail == "/labels" and method == "POST":
             for name in data.get("labels", []):
                 if name not in pull.labels:

@@ -9,38 +9,17 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CASES, Runner, check_output, promoter_env
+from tests.conftest import check_output, promoter_env
 from tests.githubserver import GitHubServer
-from tests.gitutil import commit_all, git, remote_with_clone
+from tests.gitutil import git
 from tests.test_promote import API1, WEB1, WEB2, Flow
 
 BRANCH = "promoter/qa/web"
 QA = "environments/qa.yaml"
-
-
-@pytest.fixture
-def github(tmp_path: Path, run: Runner) -> Iterator[tuple[Flow, GitHubServer]]:
-    """The flow case with qa taking pull requests, its remote served as acme/gitops."""
-    work, remote = remote_with_clone(tmp_path, CASES / "flow")
-    pipeline = work / "environments" / "pipeline.yaml"
-    pipeline.write_text(
-        pipeline.read_text().replace(
-            "  qa:\n    from: dev\n", "  qa:\n    from: dev\n    promotion: pull-request\n"
-        )
-    )
-    commit_all(work, "qa takes pull requests")
-    git(work, "push", "--quiet")
-    server = GitHubServer(remote).start()
-    try:
-        yield Flow(work, remote, run), server
-        assert server.violations == [], "\n".join(server.violations)
-    finally:
-        server.stop()
 
 
 def _ready(flow: Flow, digest: str = WEB1, app: str = "web") -> None:

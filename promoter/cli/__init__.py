@@ -18,6 +18,7 @@ from promoter import API_VERSION, __version__
 from promoter.cli import evidence as evidence_cmd
 from promoter.cli import history as history_cmd
 from promoter.cli import promote as promote_cmd
+from promoter.cli import pulls as pulls_cmd
 from promoter.cli import recover as recover_cmd
 from promoter.cli import status as status_cmd
 from promoter.cli import validate as validate_cmd
@@ -45,7 +46,7 @@ def cli() -> None:
       promoter gates web --to prod   # why a promotion waits, and until when
 
     Exit codes: 0 ok, 1 findings, 2 usage, 3 configuration, 4 git, 5 forge,
-    6 registry, 70 internal error, 130 interrupted. See README.md.
+    6 registry, 7 pending (gate-status), 70 internal error, 130 interrupted. See README.md.
     """
 
 
@@ -62,6 +63,7 @@ for command in (
     history_cmd.gates,
     history_cmd.history,
     history_cmd.audit,
+    pulls_cmd.gate_status,
     recover_cmd.recover,
 ):
     cli.add_command(command)

@@ -53,7 +53,7 @@ def gates(
     warn_if_killed(layout, "this explanation")
     ctx = actions.open_context(layout)
     plan = actions.make_plan(ctx, Request("promote", target, (app,), source=source, hotfix=hotfix))
-    proposing = plan.mode == "pull-request" and bool(plan.moves) and not plan.refusals
+    proposing = plan.mode == "pull-request" and plan.proposable
     if output == "json":
         document = plan_json(plan, dry_run=True)
         if proposing:

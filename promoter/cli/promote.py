@@ -67,15 +67,17 @@ def _plan_and_land(ctx: Context, request: Request, dry_run: bool, push: bool, ou
         # by a run that was stopped before its push.
         actions.check_pushed(ctx)
     proposing = plan.mode == "pull-request"
+    if proposing and not dry_run and plan.proposable:
+        return _propose(ctx, plan, output)  # approvals may still come as reviews
     if dry_run or not plan.ready:
         if output == "json":
             document = plan_json(plan, dry_run=dry_run)
-            if dry_run and proposing and plan.ready:
+            if dry_run and proposing and plan.proposable:
                 document["pullRequest"] = proposal_json(plan)
             click.echo(report.to_json(document))
         else:
             click.echo(plan_text(plan, diff=dry_run))
-            if dry_run and proposing and plan.moves and not plan.refusals:
+            if dry_run and proposing and plan.proposable:
                 click.echo(proposal_text(plan))
             if not dry_run and (plan.refusals or plan.moves):
                 # one blocked app holds the whole commit back: say so, not just per app
@@ -85,8 +87,6 @@ def _plan_and_land(ctx: Context, request: Request, dry_run: bool, push: bool, ou
         if plan.refusals or (plan.moves and not plan.ready):
             return ExitCode.FINDINGS
         return ExitCode.OK
-    if proposing:
-        return _propose(ctx, plan, output)
     final, landed = actions.execute(ctx, plan, push=push)
     if output == "json":
         click.echo(report.to_json(plan_json(final, landed)))

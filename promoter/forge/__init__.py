@@ -8,6 +8,7 @@ and never reach a message, a log or git.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -37,6 +38,21 @@ class PullRequest:
     body: str
     state: Literal["open", "closed", "merged"]
     labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Review:
+    """A review of a pull request, as the forge authenticated its author."""
+
+    id: int
+    login: str
+    state: str  # APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED, PENDING
+    commit: str  # the head commit it was made on
+    when: dt.datetime | None
+
+
+StatusState = Literal["success", "failure", "pending", "error"]
+CONTEXT = "promoter/gates"  # the stable name branch protection requires
 
 
 @dataclass(frozen=True)
@@ -73,6 +89,20 @@ class Forge(Protocol):
 
     def close_pull(self, number: int, comment: str) -> None:
         """Comment on a pull request, then close it."""
+        ...
+
+    def get_pull(self, number: int) -> PullRequest:
+        """One pull request, as it is now."""
+        ...
+
+    def reviews(self, number: int) -> list[Review]:
+        """Every review of a pull request, oldest first."""
+        ...
+
+    def set_status(
+        self, sha: str, state: StatusState, description: str, url: str | None, context: str
+    ) -> None:
+        """Set the commit status ``context`` on ``sha``."""
         ...
 
 

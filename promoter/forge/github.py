@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from promoter.errors import ForgeError
-from promoter.forge import Location, PullRequest
+from promoter.forge import Location, PullRequest, Review, StatusState
 
 if TYPE_CHECKING:
     from github.PullRequest import PullRequest as GhPull
@@ -86,6 +86,38 @@ class GitHub:
             pull = self._repo.get_pull(number)
             pull.create_issue_comment(comment)
             pull.edit(state="closed")
+
+    def get_pull(self, number: int) -> PullRequest:
+        """One pull request, as it is now."""
+        with self._calling(f"read pull request #{number}"):
+            return _pull(self._repo.get_pull(number))
+
+    def reviews(self, number: int) -> list[Review]:
+        """Every review of a pull request, oldest first."""
+        with self._calling(f"read the reviews of pull request #{number}"):
+            found = self._repo.get_pull(number).get_reviews()
+            return [
+                Review(
+                    id=review.id,
+                    login=review.user.login if review.user else "",
+                    state=review.state,
+                    commit=review.commit_id or "",
+                    when=review.submitted_at,
+                )
+                for review in found
+            ]
+
+    def set_status(
+        self, sha: str, state: StatusState, description: str, url: str | None, context: str
+    ) -> None:
+        """Set the commit status ``context`` on ``sha`` (description cut to GitHub's 140)."""
+        payload = {"state": state, "description": description[:140], "context": context}
+        if url:
+            payload["target_url"] = url
+        with self._calling(f"set the {context} status of {sha[:12]}"):
+            self._client.requester.requestJsonAndCheck(
+                "POST", f"/repos/{self.location.repository}/statuses/{sha}", input=payload
+            )
 
     def _label(self, number: int, labels: Sequence[str]) -> None:
         """Add labels, in the form GitHub documents (``{"labels": [...]}``; PyGithub's

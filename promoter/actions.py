@@ -394,6 +394,13 @@ def history(
     return events, found
 
 
+def catch_up(ctx: Context) -> bool:
+    """Bring the working copy up to its upstream (fetch, fast-forward); True if it moved."""
+    from promoter.land import catch_up as fetch_and_fast_forward
+
+    return fetch_and_fast_forward(ctx.git)
+
+
 def check_pushed(ctx: Context) -> None:
     """Refuse to call a change done while the branch holds commits the remote lacks (a
     run interrupted before its push, say) or the worktree holds uncommitted changes."""

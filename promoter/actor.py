@@ -44,10 +44,16 @@ def current_actor(
     env = os.environ if environ is None else environ
     if env.get("PROMOTER_ACTOR"):
         actor = parse_actor(env["PROMOTER_ACTOR"])
-        if not actor.id or any(c.isspace() or c in "<>" or ord(c) < 32 for c in actor.id):
+        control = any(ord(c) < 32 or 127 <= ord(c) < 160 for c in env["PROMOTER_ACTOR"])
+        if (
+            control
+            or not actor.id
+            or any(c.isspace() or c in "<>" or ord(c) < 32 for c in actor.id)
+        ):
             raise UsageError(
                 f"PROMOTER_ACTOR={env['PROMOTER_ACTOR']!r} names no identity: give "
-                "`Name <email>` or a login, without spaces in the email or login",
+                "`Name <email>` or a login, without spaces in the email or login and without "
+                "control characters",
                 hint="e.g. PROMOTER_ACTOR='Release Bot <release-bot@example.com>', or unset it",
             )
         return actor

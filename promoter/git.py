@@ -83,6 +83,8 @@ class Worktree(NamedTuple):
 class PushRejected(GitError):
     """The remote refused a push because it moved on (not a fast-forward)."""
 
+    said = ""  # what git and the remote said of it, one line
+
 
 class Git:
     """A git working copy."""
@@ -408,6 +410,20 @@ class Git:
                     found.append(f"{entry.name}: {words[:80]}")
         return found
 
+    def lock_files(self) -> list[Path]:
+        """git's own lock files in this working copy: ``index.lock``, ``HEAD.lock``,
+        ``next-index-*.lock`` and the like, and those of refs (``refs/heads/main.lock``,
+        ``packed-refs.lock``). A killed git leaves them; every later git then fails."""
+        found = [
+            path
+            for path in self.worktree_git_dir.glob("*.lock")
+            if path.name != "promoter.lock"  # promoter's own, an OS lock held while it runs
+        ]
+        common = self.git_dir
+        found += [path for path in (common / "refs").rglob("*.lock") if path.is_file()]
+        found += [path for path in (common / "packed-refs.lock",) if path.exists()]
+        return sorted(set(found))
+
     def reset_hard(self, sha: str) -> None:
         """Move the branch, index and work tree back to ``sha`` (undoes our own commit)."""
         self.run("reset", "--quiet", "--hard", sha)
@@ -441,16 +457,18 @@ class Git:
         status, stdout, stderr = self._call(["push", "--porcelain", remote, f"HEAD:{ref}"])
         if status == 0:
             return
-        if _push_race(stdout, ref):
-            raise PushRejected(
-                f"push to {remote}/{branch} was rejected: the branch moved on",
-                hint="promoter fetches, re-checks and retries",
-            ) from None
         said = " ".join(
             line.strip()
             for line in f"{_push_summary(stdout, ref)}\n{stderr}".splitlines()
             if line.strip()
         )
+        if _push_race(stdout, ref):
+            rejected = PushRejected(
+                f"push to {remote}/{branch} was rejected: the branch moved on",
+                hint="promoter fetches, re-checks and retries",
+            )
+            rejected.said = said
+            raise rejected from None
         raise GitError(
             f"push to {remote}/{branch} failed: {said}",
             hint="Check your credentials and the remote's branch protection; "

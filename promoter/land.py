@@ -53,15 +53,17 @@ class Landed:
 def check_clean(git: Git) -> Worktree:
     """Refuse a worktree with uncommitted changes, or with git's own lock left in it;
     return its state."""
-    lock = git.worktree_git_dir / "index.lock"
-    if lock.exists():
+    locks = git.lock_files()
+    if locks:
         running = git.running_here()
         now = f" (running now: {'; '.join(running[:3])})" if running else " (none runs now)"
+        names = " ".join(str(lock) for lock in locks[:5])
         raise GitError(
-            f"git's lock file {lock} exists: another git command is working in this "
-            f"working copy, or one was killed while it did{now}",
-            hint=f"If no git command is running here, remove it (`rm {lock}`) and run the "
-            "command again",
+            f"git's lock file{'s' * (len(locks) > 1)} {names} exist{'s' * (len(locks) == 1)}: "
+            f"another git command is working in this working copy, or one was killed while "
+            f"it did{now}",
+            hint=f"If no git command is running here, remove {'them' if len(locks) > 1 else 'it'}"
+            f" (`rm {names}`) and run the command again",
         )
     state = git.worktree()
     if state.dirty:
@@ -185,8 +187,25 @@ def exclusive(
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def catch_up(git: Git) -> bool:
+    """Fetch the branch's upstream and fast-forward to it; True when that moved HEAD.
+    Nothing happens on a branch without an upstream, or one that has diverged from it
+    (the pre-flight check refuses that)."""
+    state = git.worktree()
+    if state.upstream is None or state.head is None:
+        return False
+    remote, branch = state.upstream
+    git.fetch(remote, branch)
+    tracking = git.resolve_commit(state.tracking or f"{remote}/{branch}")
+    if tracking is None or tracking == state.head or not git.is_ancestor(state.head, tracking):
+        return False
+    git.fast_forward(tracking)
+    return True
+
+
 RACE_BUDGET = 300.0  # seconds a run keeps retrying pushes that lost a race
 BACKOFF_CAP = 4.0  # the longest pause between two attempts, in seconds
+STUCK = 5  # rejections of a push to a branch that did not move, before giving up
 
 
 def backoff(attempt: int) -> float:
@@ -225,10 +244,13 @@ def _land(
     upstream, tracking = preflight(git, push=push)
     deadline = time.monotonic() + budget
     attempt = 0
+    stuck = 0  # rejections while the remote branch stayed where it was
     while True:
         attempt += 1
         base, dated = git.head_commit()  # the point to reset to on failure, and its date
         change = prepare(base)
+        if change is None and attempt == 1 and upstream is not None and catch_up(git):
+            continue  # "nothing to do" is said of what the remote holds, not a stale clone
         if change is None:
             return None
         if change.when is not None and change.when < dated - CLOCK_SKEW:
@@ -281,19 +303,34 @@ def _land(
         remote, branch = upstream
         try:
             git.push(remote, branch)
-        except PushRejected:
+        except PushRejected as rejected:
             git.reset_hard(base)
             recovery.finish(git)
             pause = backoff(attempt)
             if time.monotonic() + pause > deadline:
                 raise GitError(
                     f"the push lost the race {attempt} times in {budget:.0f} s: "
-                    f"{remote}/{branch} keeps moving",
+                    f"{remote}/{branch} keeps moving (last: {rejected.said})",
                     hint="Nothing was left behind locally; run the command again",
                 ) from None
             sleep(pause)
             git.fetch(remote, branch)
-            git.fast_forward(tracking or f"{remote}/{branch}")
+            ref = tracking or f"{remote}/{branch}"
+            if git.resolve_commit(ref) == base:
+                # Refused as if it moved on, yet it has not: a ref the remote cannot lock
+                # (a stale lock file there) is not a race that waiting wins.
+                stuck += 1
+                if stuck >= STUCK:
+                    raise GitError(
+                        f"{remote} refused the push {stuck} times although {remote}/{branch} "
+                        f"has not moved: {rejected.said}",
+                        hint=f"Ask whoever runs {remote} to check the repository (a killed "
+                        "push can leave a stale lock file, such as refs/heads/"
+                        f"{branch}.lock); nothing was left behind locally",
+                    ) from None
+            else:
+                stuck = 0
+            git.fast_forward(ref)
             continue
         except BaseException:
             git.reset_hard(base)

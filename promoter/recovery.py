@@ -68,8 +68,9 @@ class Step:
     """One thing recovery did: a stable ``action`` name for machines, the sentence for
     people, and the paths or commit it concerned."""
 
-    action: str  # removed-index-lock, removed-temporary-file, found-pushed, kept-local-commit,
-    # undid-commit, restored-files, nothing-changed
+    # removed-index-lock, removed-git-lock, removed-temporary-file, found-pushed,
+    # kept-local-commit, undid-commit, restored-files, nothing-changed
+    action: str
     text: str
     paths: tuple[str, ...] = ()
     commit: str | None = None
@@ -149,9 +150,29 @@ def killed_here(root: Path) -> bool:
     for folder in (root, *root.parents):
         marker = folder / ".git"
         if marker.is_dir():
-            return (marker / _INTENT).is_file()
+            return (marker / _INTENT).is_file() and not _lock_held(marker / "promoter.lock")
         if marker.exists():  # a linked worktree's .git file: not looked into
             return False
+    return False
+
+
+def _lock_held(path: Path) -> bool:
+    """Whether a live promoter run holds the working copy's lock (its intent record is
+    then its own, not a killed run's)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - no flock: cannot tell, assume not
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing releases a lock taken here
     return False
 
 
@@ -179,11 +200,13 @@ def recover(git: Git) -> Recovery | None:
             "may not stop the remote from taking it: the next run then finds it done)",
         )
     done: list[Step] = []
-    lock = git.worktree_git_dir / "index.lock"
-    with contextlib.suppress(FileNotFoundError):
-        if lock.stat().st_mtime >= intent.started - 1:
-            lock.unlink()
-            done.append(Step("removed-index-lock", "removed .git/index.lock, left by its git"))
+    for lock in git.lock_files():  # those its killed git left: made after the run began
+        with contextlib.suppress(FileNotFoundError):
+            if lock.stat().st_mtime >= intent.started - 1:
+                lock.unlink()
+                name = _relative(git, lock)
+                action = "removed-index-lock" if lock.name == "index.lock" else "removed-git-lock"
+                done.append(Step(action, f"removed {name}, left by its git", (name,)))
     for tmp in (git.worktree_git_dir / "promoter").glob("index.*.tmp"):
         tmp.unlink(missing_ok=True)  # the private index of a promotion-branch commit
     for name in intent.files:
@@ -219,8 +242,14 @@ def recover(git: Git) -> Recovery | None:
             raise GitError(
                 f"a promoter run ({intent.command}) was killed here, and the branch has "
                 f"since moved to {head[:12]}, which is not the commit it made",
-                hint="Check `git log -3`; if its commit is among them, remove it yourself, "
-                f"then delete {_path(git)}",
+                hint="Check `git log -3`"
+                + (
+                    f"; if its commit {intent.commit[:12]} is among them, take it out "
+                    f"(`git rebase --onto {intent.commit[:12]}^ {intent.commit[:12]}`)"
+                    if intent.commit
+                    else "; if its commit is among them, take it out (`git rebase --onto SHA^ SHA`)"
+                )
+                + f", then delete {_path(git)}",
             )
         if intent.upstream is None:
             done.append(
@@ -262,7 +291,7 @@ def recover(git: Git) -> Recovery | None:
             f"{', '.join(changed)}, and the file has been edited since: it holds neither "
             "what the run wrote nor what HEAD holds",
             hint="Keep your edit elsewhere if you need it (`git stash`), restore the file "
-            "(`git checkout HEAD -- FILE`), then run `promoter recover`",
+            f"(`git checkout HEAD -- {' '.join(changed)}`), then run `promoter recover`",
         )
     if left:
         git.run("reset", "--quiet", "--", *left)  # staged by its `git add`, or not

@@ -78,6 +78,17 @@ class Pull:
 
 
 @dataclass
+class Stall:
+    """A request held until the test releases it, then dropped unanswered (its client was
+    killed meanwhile): nothing it asked for happens."""
+
+    method: str
+    pattern: str
+    reached: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
 class Fault:
     method: str
     pattern: str  # a regular expression the path must match
@@ -97,6 +108,7 @@ class GitHubServer:
         self.requests: list[tuple[str, str]] = []  # (method, path), in order
         self.violations: list[str] = []
         self.faults: list[Fault] = []
+        self.stalls: list[Stall] = []
         self.bodies: list[str] = []  # every request body, to look for leaked secrets
         self.statuses: dict[str, list[dict[str, Any]]] = {}  # sha -> statuses, newest last
         self.latency = 0.0  # seconds added to every answer (a forge far away)
@@ -142,6 +154,12 @@ class GitHubServer:
         found = [s for s in self.statuses.get(sha, []) if s["context"] == context]
         return found[-1] if found else None
 
+    def stall(self, method: str, pattern: str) -> Stall:
+        """Hold the next ``METHOD pattern`` request until released (see Stall)."""
+        held = Stall(method, pattern)
+        self.stalls.append(held)
+        return held
+
     def open(self) -> list[Pull]:
         return [p for p in self.pulls.values() if p.state == "open"]
 
@@ -165,6 +183,12 @@ class GitHubServer:
         request = Request(environ)
         if self.latency:
             time.sleep(self.latency)
+        for stall in list(self.stalls):
+            if stall.method == request.method and re.search(stall.pattern, request.path):
+                self.stalls.remove(stall)
+                stall.reached.set()
+                stall.release.wait(60)
+                return Response("dropped", status=503)(environ, start_response)
         with self._lock:
             self.requests.append((request.method, request.path))
             self.bodies.append(request.get_data(as_text=True))

@@ -5,10 +5,12 @@ test's bare repository (pushes are real git)."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -182,47 +184,78 @@ def test_gates_say_a_pull_request_will_be_opened(github: tuple[Flow, GitHubServe
     assert server.requests == []  # explaining asks nothing of the forge
 
 
+def _converged(flow: Flow, server: GitHubServer, digest: str) -> None:
+    """The re-run after a kill: one pull request, up to date, labelled; nothing left."""
+    again = flow("promote", "web", "--to", "qa", env=server.env())
+    assert again.returncode == 0, again.stdout + again.stderr
+    [pull] = server.open()  # one, never two
+    assert pull.head == BRANCH
+    assert pull.labels == ["promotion", "env/qa"] and f"`{digest[:19]}`" in pull.body
+    assert digest in git(flow.remote, "show", f"{BRANCH}:{QA}")
+    assert git(flow.work, "status", "--porcelain", "--untracked-files=all") == ""
+    assert not (flow.work / ".git" / "promoter" / "intent.json").exists()
+    assert list((flow.work / ".git" / "promoter").glob("index.*")) == []
+    assert git(flow.work, "rev-parse", "HEAD") == git(flow.remote, "rev-parse", "main")
+
+
+def _start(flow: Flow, server: GitHubServer, tmp_path: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "promoter", "promote", "web", "--to", "qa"],
+        cwd=flow.work, env={**promoter_env(tmp_path), **server.env()},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+
+
+def _wait_for(done: Callable[[], bool]) -> None:
+    for _ in range(600):
+        if done():
+            return
+        time.sleep(0.05)
+    raise AssertionError("the run never got there")
+
+
 def test_killed_pull_request_promotions_converge(
     github: tuple[Flow, GitHubServer], tmp_path: Path
 ) -> None:
-    # SIGKILL anywhere in a pull-request promotion (building the commit, pushing the
-    # branch, talking to the forge): the re-run ends with one pull request, up to date.
+    # SIGKILL of the whole job (promoter and its git) at each step of a pull-request
+    # promotion, then at spread times: the re-run ends with one pull request, up to date.
     flow, server = github
-    server.latency = 0.15  # a forge far away: the kills land between its calls too
+    marker = tmp_path / "pushing"
     hook = flow.remote / "hooks" / "pre-receive"
-    hook.write_text(  # holds the push of a promotion branch in flight
+    hook.write_text(  # holds the push of a promotion branch, and says it started
         '#!/bin/sh\nwhile read -r old new ref; do case "$ref" in\n'
-        "  refs/heads/promoter/*) sleep 0.3 ;;\nesac; done\n"
+        f"  refs/heads/promoter/*) touch '{marker}'; sleep 0.3 ;;\nesac; done\n"
     )
     hook.chmod(0o755)
-    kills = 10
-    left: set[tuple[bool, bool]] = set()  # (branch pushed, pull request up to date)
-    for i in range(kills):
+    stalled = {
+        "opening": ("POST", r"/pulls$"),  # pushed, the pull request not yet opened
+        "labelling": ("POST", r"/issues/\d+/labels$"),  # opened, not yet labelled
+        "updating": ("PATCH", r"/pulls/\d+$"),  # pushed anew, the pull request not updated
+    }
+    steps = ["opening", "labelling", "pushing", "updating", 0.2, 0.6, 1.0, 1.4]
+    for i, step in enumerate(steps):
         digest = "sha256:" + f"{i + 1:08x}" * 8
         _ready(flow, digest)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "promoter", "promote", "web", "--to", "qa"],
-            cwd=flow.work, env={**promoter_env(tmp_path), **server.env()},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        if i == kills - 1:  # the last is left to finish: its re-run has nothing to do
-            proc.wait()
-        time.sleep(0.05 + 2.0 * i / (kills - 1))
-        proc.send_signal(signal.SIGKILL)
+        marker.unlink(missing_ok=True)
+        if step == "labelling":  # a person closed it: the next run opens a new one
+            server.pulls[1].state = "closed"
+        held = server.stall(*stalled[step]) if isinstance(step, str) and step in stalled else None
+        proc = _start(flow, server, tmp_path)
+        if isinstance(step, float):
+            time.sleep(step)
+        elif held is not None:
+            _wait_for(held.reached.is_set)
+        else:
+            _wait_for(marker.exists)
+        os.killpg(proc.pid, signal.SIGKILL)  # a cancelled job: promoter and its git
         proc.wait()
-        branch = server.branches().get(BRANCH)
-        pushed = branch is not None and digest in git(flow.remote, "show", f"{branch}:{QA}")
-        proposed = any(f"`{digest[:19]}`" in pull.body for pull in server.open())
-        left.add((pushed, proposed))
-        again = flow("promote", "web", "--to", "qa", env=server.env())
-        assert again.returncode == 0, again.stdout + again.stderr
-        [pull] = server.open()  # one, never two
-        assert (pull.number, pull.head) == (1, BRANCH)
-        assert pull.labels == ["promotion", "env/qa"] and f"`{digest[:19]}`" in pull.body
-        assert digest in git(flow.remote, "show", f"{BRANCH}:environments/qa.yaml")
-        assert git(flow.work, "status", "--porcelain", "--untracked-files=all") == ""
-        assert not (flow.work / ".git" / "promoter" / "intent.json").exists()
-        assert list((flow.work / ".git" / "promoter").glob("index.*")) == []
-        assert git(flow.work, "rev-parse", "HEAD") == git(flow.remote, "rev-parse", "main")
-    # the kills hit before the push, between the push and the forge, and after it all
-    assert left == {(False, False), (True, False), (True, True)}, left
+        if held is not None:
+            held.release.set()
+        pushed = digest in git(flow.remote, "show", f"{BRANCH}:{QA}")
+        if step == "pushing":  # killed with its push in flight: the push died with it
+            assert not pushed
+        if step in ("opening", "updating"):  # pushed, not proposed: the next run takes over
+            assert pushed and all(digest[:19] not in p.body for p in server.open())
+        if step == "labelling":  # opened, never labelled: the next run labels it
+            assert pushed and [p.labels for p in server.open()] == [[]]
+        _converged(flow, server, digest)

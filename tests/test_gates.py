@@ -287,7 +287,10 @@ def test_a_freeze_that_ends_at_a_time_ends_then() -> None:
     assert frozen.clears_at == dt.datetime(2026, 12, 26, 6, 0, tzinfo=dt.UTC)
 
 
-@pytest.mark.parametrize("value", ["Alice <>", "Alice <alice @example.com>", "<<>>", "a\tb"])
+@pytest.mark.parametrize(
+    "value",
+    ["Alice <>", "Alice <alice @example.com>", "<<>>", "a\tb", "Evil \x1b[31m <e@example.com>"],
+)
 def test_a_promoter_actor_that_names_no_identity_is_a_usage_error(value: str) -> None:
     with pytest.raises(UsageError, match="names no identity"):
         current_actor("Git User", "git@example.com", {"PROMOTER_ACTOR": value})

@@ -62,11 +62,11 @@ def _kill_at(flow: Flow, tmp_path: Path, args: list[str], delay: float | None) -
         stderr=subprocess.DEVNULL,
         env=promoter_env(tmp_path),
     )
-    if delay is None:
+    try:
+        proc.wait(timeout=delay)  # a run that ends first is not waited for any longer
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
         proc.wait()
-    time.sleep(delay or 0)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
     return None if proc.returncode == -signal.SIGKILL else proc.returncode
 
 
@@ -399,3 +399,98 @@ def test_an_edit_made_after_the_kill_to_the_runs_own_file_is_kept(flow: Flow) ->
     dev.write_text(written)  # exactly what the run wrote: restored
     flow.ok("recover")
     _left_nothing(flow)
+
+
+def _intent(flow: Flow, **changes: object) -> Path:
+    """An intent record as a run killed just now leaves it."""
+    intent = flow.work / ".git" / "promoter" / "intent.json"
+    intent.parent.mkdir(exist_ok=True)
+    record = {
+        "command": "publish",
+        "branch": "main",
+        "base": flow.head(),
+        "files": ["environments/dev.yaml"],
+        "upstream": ["origin", "main"],
+        "started": time.time() - 5,
+        "pid": 1,
+        "commit": None,
+    } | changes
+    intent.write_text(json.dumps(record))
+    return intent
+
+
+@pytest.mark.parametrize(
+    "name", ["index.lock", "HEAD.lock", "refs/heads/main.lock", "next-index-42.lock"]
+)
+def test_any_git_lock_file_is_refused_by_name_or_removed_when_the_killed_run_left_it(
+    flow: Flow, name: str
+) -> None:
+    lock = flow.work / ".git" / name
+    lock.write_text("")
+    old = time.time() - 3600
+    os.utime(lock, (old, old))  # older than any run: not promoter's to remove
+    before = flow.state()
+    result = flow("publish", "web", "--to", "dev", "--digest", _digest(9), "--image", "r/web")
+    assert result.returncode == 4 and f"rm {lock}" in result.stderr
+    assert flow.state() == before and lock.exists()
+    report = flow("recover", "-o", "json")  # not ready, and says why, in its report
+    assert report.returncode == 4
+    document = json.loads(report.stdout)
+    check_output(document, "RecoveryReport")
+    assert document["ready"] is False and str(lock) in document["problem"]
+    # one its own killed git left (newer than the run) is removed, and said so
+    lock.touch()
+    _intent(flow)
+    document = json.loads(flow.ok("recover", "-o", "json").stdout)
+    [step] = document["runs"][0]["steps"]
+    action = "removed-index-lock" if name == "index.lock" else "removed-git-lock"
+    assert (step["action"], step["paths"]) == (action, [f".git/{name}"])
+    assert not lock.exists() and document["ready"] is True
+
+
+def test_a_live_run_is_not_reported_as_killed(flow: Flow) -> None:
+    import fcntl
+
+    _intent(flow)
+    with (flow.work / ".git" / "promoter.lock").open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # a run at work holds the lock
+        assert "was killed" not in flow("status").stderr
+    assert "was killed" in flow("status").stderr  # nobody holds it: killed
+
+
+def test_a_kept_no_push_commit_is_reported_and_waits_for_a_push(flow: Flow) -> None:
+    flow.ok("publish", "web", "--to", "dev", "--digest", _digest(5), "--image", "r/web",
+            "--no-push")  # fmt: skip
+    _intent(flow, base=git(flow.work, "rev-parse", "HEAD~1").strip(), upstream=None,
+            commit=flow.head())  # fmt: skip
+    result = flow("recover", "-o", "json")
+    assert result.returncode == 4
+    document = json.loads(result.stdout)
+    check_output(document, "RecoveryReport")
+    assert [s["action"] for s in document["runs"][0]["steps"]] == ["kept-local-commit"]
+    assert document["ready"] is False and "Push it (`git push`)" in document["problem"]
+
+
+def test_a_remote_that_cannot_lock_its_branch_is_not_a_race(flow: Flow) -> None:
+    (flow.remote / "refs" / "heads" / "main.lock").write_text("")  # a killed push left it
+    before = flow.state()
+    result = flow("publish", "web", "--to", "dev", "--digest", _digest(6), "--image", "r/web")
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "refused the push 5 times although origin/main has not moved" in result.stderr
+    assert "cannot lock ref" in result.stderr and "refs/heads/main.lock" in result.stderr
+    assert flow.state() == before
+
+
+def test_a_stale_clone_fetches_before_it_says_nothing_to_do(flow: Flow, tmp_path: Path) -> None:
+    other = clone(flow.remote, tmp_path / "other")
+    flow.ok("publish", "web", "--to", "dev", "--digest", _digest(1), "--image", "r/web")
+    flow.ok("record", "dev", "web", "--check", "unit-tests=passed")
+    flow.ok("promote", "web", "--to", "qa")
+    git(other, "pull", "--quiet")
+    flow.ok("publish", "web", "--to", "dev", "--digest", _digest(2), "--image", "r/web")
+    flow.ok("record", "dev", "web", "--check", "unit-tests=passed")
+    # the other clone still sees qa running what dev runs: it must not call that done
+    result = flow("promote", "web", "--to", "qa", cwd=other)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "nothing to do" not in result.stdout and "pushed to origin/main" in result.stdout
+    assert _digest(2) in git(flow.remote, "show", "main:environments/qa.yaml")

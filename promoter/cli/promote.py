@@ -63,9 +63,11 @@ def _plan_and_land(ctx: Context, request: Request, dry_run: bool, push: bool, ou
         )
         plan = dataclasses.replace(plan, refusals=(*plan.refusals, ("*", reason)))
     if not dry_run and push and not plan.moves and not plan.refusals:
-        # "Nothing to do" must mean the remote has it: not a commit left unpushed here
-        # by a run that was stopped before its push.
+        # "Nothing to do" must mean the remote has it: not a stale clone's view (fetch
+        # first), nor a commit left unpushed here by a run stopped before its push.
         actions.check_pushed(ctx)
+        if actions.catch_up(ctx):
+            plan = actions.make_plan(ctx, request)
     proposing = plan.mode == "pull-request"
     if proposing and not dry_run and plan.proposable:
         return _propose(ctx, plan, output)  # approvals may still come as reviews

@@ -10,7 +10,7 @@ import click
 
 from promoter import API_VERSION
 from promoter.cli.options import common_options, repo_options
-from promoter.errors import ExitCode
+from promoter.errors import ExitCode, GitError
 
 if TYPE_CHECKING:
     from promoter.recovery import Recovery
@@ -40,10 +40,14 @@ def recover(repo: Path | None, pipeline: str | None, output: str) -> int:
 
     recovered: list[Recovery] = []
     layout = find_layout(repo, pipeline)
+    problem: GitError | None = None
     with actions.writing_context(layout, recovered=recovered.append) as ctx:
-        state = check_clean(ctx.git)
-        if state.upstream is not None:
-            check_pushed_state(ctx.git, state, state.upstream)
+        try:
+            state = check_clean(ctx.git)
+            if state.upstream is not None:
+                check_pushed_state(ctx.git, state, state.upstream)
+        except GitError as exc:  # reported with what was put right, not instead of it
+            problem = exc
     lines = [line for recovery in recovered for line in recovery.lines()]
     if output == "json":
         document = {
@@ -51,13 +55,16 @@ def recover(repo: Path | None, pipeline: str | None, output: str) -> int:
             "kind": "RecoveryReport",
             "recovered": lines,
             "runs": [_run_json(recovery) for recovery in recovered],
-            "ready": True,
+            "ready": problem is None,
+            "problem": problem.render() if problem else None,
         }
         click.echo(report.to_json(document))
-    else:
-        for line in lines:
-            click.echo(line)
-        click.echo("recover: done" if lines else "recover: nothing to put right")
+        return problem.exit_code if problem else ExitCode.OK
+    for line in lines:
+        click.echo(line)
+    if problem is not None:
+        raise problem
+    click.echo("recover: done" if lines else "recover: nothing to put right")
     return ExitCode.OK
 
 

@@ -31,6 +31,7 @@ MESSAGES = {
     403: "Resource not accessible by integration",
     404: "Not Found",
     422: "Validation Failed",
+    429: "You have exceeded a secondary rate limit",
 }
 
 
@@ -84,6 +85,7 @@ class Stall:
 
     method: str
     pattern: str
+    times: int = 1  # how many requests it holds
     reached: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
 
@@ -154,9 +156,9 @@ class GitHubServer:
         found = [s for s in self.statuses.get(sha, []) if s["context"] == context]
         return found[-1] if found else None
 
-    def stall(self, method: str, pattern: str) -> Stall:
-        """Hold the next ``METHOD pattern`` request until released (see Stall)."""
-        held = Stall(method, pattern)
+    def stall(self, method: str, pattern: str, times: int = 1) -> Stall:
+        """Hold the next ``times`` ``METHOD pattern`` requests until released (see Stall)."""
+        held = Stall(method, pattern, times)
         self.stalls.append(held)
         return held
 
@@ -185,7 +187,9 @@ class GitHubServer:
             time.sleep(self.latency)
         for stall in list(self.stalls):
             if stall.method == request.method and re.search(stall.pattern, request.path):
-                self.stalls.remove(stall)
+                stall.times -= 1
+                if stall.times <= 0:
+                    self.stalls.remove(stall)
                 stall.reached.set()
                 stall.release.wait(60)
                 return Response("dropped", status=503)(environ, start_response)
@@ -386,7 +390,7 @@ def _is_basic_error(response: Any) -> bool:
     still be a valid ``basic-error``."""
     from jsonschema import Draft7Validator
 
-    if response.status_code not in (401, 403, 404, 422) and response.status_code < 500:
+    if response.status_code not in (401, 403, 404, 422, 429) and response.status_code < 500:
         return False
     schema = _spec()["components"]["schemas"]["basic-error"]
     return Draft7Validator(schema).is_valid(json.loads(response.get_data(as_text=True)))

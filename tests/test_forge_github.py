@@ -259,3 +259,55 @@ def test_killed_pull_request_promotions_converge(
         if step == "labelling":  # opened, never labelled: the next run labels it
             assert pushed and [p.labels for p in server.open()] == [[]]
         _converged(flow, server, digest)
+
+
+@pytest.mark.parametrize("status", [403, 429])
+def test_a_rate_limit_is_waited_out_as_the_forge_says(
+    github: tuple[Flow, GitHubServer], status: int
+) -> None:
+    flow, server = github
+    _ready(flow)
+    server.fail("POST", r"/pulls$", status, **{"Retry-After": "1"})  # secondary rate limit
+    result = flow.ok("promote", "web", "--to", "qa", env=server.env())
+    assert "opened pull request #1" in result.stdout
+    assert [r for r in server.requests if r == ("POST", "/repos/acme/gitops/pulls")] == [
+        ("POST", "/repos/acme/gitops/pulls")
+    ] * 2  # refused once, asked again after the wait
+    assert result.stderr == ""  # the wait is the client's business, not an error
+
+
+def test_a_forge_that_does_not_answer_times_out_and_leaves_nothing(
+    github: tuple[Flow, GitHubServer],
+) -> None:
+    flow, server = github
+    _ready(flow)
+    before = flow.state()
+    held = server.stall("POST", r"/pulls$", times=10)  # the client's retries time out too
+    env = {**server.env(), "PROMOTER_FORGE_TIMEOUT": "1"}
+    result = flow("promote", "web", "--to", "qa", env=env)
+    held.release.set()
+    assert result.returncode == 5, result.stdout + result.stderr
+    assert "could not reach GitHub" in result.stderr and "no answer within 1 s" in result.stderr
+    assert BRANCH not in server.branches() and server.open() == []
+    assert flow.state() == before
+    bad = flow("promote", "web", "--to", "qa", env={**server.env(), "PROMOTER_FORGE_TIMEOUT": "x"})
+    assert bad.returncode == 2 and "PROMOTER_FORGE_TIMEOUT='x'" in bad.stderr
+
+
+def test_a_pull_request_a_person_merged_or_closed_meanwhile(
+    github: tuple[Flow, GitHubServer],
+) -> None:
+    flow, server = github
+    _ready(flow)
+    flow.ok("promote", "web", "--to", "qa", env=server.env())
+    # a person merged it by hand (a fast-forward of main to the promotion branch)
+    git(flow.remote, "update-ref", "refs/heads/main", server.branches()[BRANCH])
+    server.pulls[1].state = "closed"
+    done = flow.ok("promote", "web", "--to", "qa", env=server.env())
+    assert done.stdout.rstrip().endswith("nothing to do") and server.open() == []
+    # someone pushed to the promotion branch of an open pull request: promoter's push
+    # replaces it only from what it saw there (a lease), and gate-status would fail it
+    _ready(flow, WEB2)
+    flow.ok("promote", "web", "--to", "qa", env=server.env())
+    [pull] = server.open()
+    assert pull.number == 2

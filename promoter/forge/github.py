@@ -7,14 +7,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from promoter.errors import ForgeError
+from promoter.errors import ForgeError, UsageError
 from promoter.forge import Location, PullRequest, Review, StatusState
 
 if TYPE_CHECKING:
     from github.PullRequest import PullRequest as GhPull
     from github.Repository import Repository
 
-TIMEOUT = 30  # seconds per request
+TIMEOUT = 30  # seconds per request; PROMOTER_FORGE_TIMEOUT sets another
 RETRIES = 3  # 5xx and rate limits: PyGithub's retry honours Retry-After and X-RateLimit-*
 
 
@@ -40,7 +40,7 @@ class GitHub:
         self._client = Github(
             auth=Auth.Token(token),
             base_url=location.api,
-            timeout=TIMEOUT,
+            timeout=timeout(),
             retry=GithubRetry(total=RETRIES, secondary_rate_wait=60, max_rate_limit_wait=120),
             user_agent="promoter",
             seconds_between_requests=0.25 if paced else None,
@@ -153,10 +153,29 @@ class GitHub:
                 hint=_hint(status, self.location),
             ) from None
         except requests.RequestException as exc:
+            slow = isinstance(exc, requests.Timeout) or "timed out" in str(exc).lower()
+            why = f"no answer within {timeout()} s" if slow else type(exc).__name__
             raise ForgeError(
-                f"could not reach GitHub at {self.location.api} to {what}: {type(exc).__name__}",
-                hint="Check the network and GITHUB_API_URL; the request may be retried safely",
+                f"could not reach GitHub at {self.location.api} to {what}: {why}",
+                hint="Check the network and GITHUB_API_URL"
+                + (" (PROMOTER_FORGE_TIMEOUT waits longer)" if slow else "")
+                + "; nothing was left behind: run the command again",
             ) from None
+
+
+def timeout() -> int:
+    """Seconds to wait for one answer: ``PROMOTER_FORGE_TIMEOUT``, else 30."""
+    import os
+
+    text = os.environ.get("PROMOTER_FORGE_TIMEOUT", "").strip()
+    if not text:
+        return TIMEOUT
+    if not text.isdigit() or not 1 <= int(text) <= 600:
+        raise UsageError(
+            f"PROMOTER_FORGE_TIMEOUT={text!r} is not a number of seconds from 1 to 600",
+            hint="Set it to e.g. 30, or unset it",
+        )
+    return int(text)
 
 
 def _pull(pull: GhPull, labels: Sequence[str] | None = None) -> PullRequest:

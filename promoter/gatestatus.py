@@ -86,7 +86,7 @@ def judge(ctx: Context, forge: Forge, number: int, remote: str) -> Verdict:
     approvals = _approvals(forge.reviews(number), head, event)
     with _worktree(git, base) as tree:
         plan = _plan_at(ctx, tree, event, approvals)
-    problems = list(_against_plan(git, head, event, plan))
+    problems = list(_against_plan(event, plan))
     return _verdict(pull, event, plan, tuple(problems))
 
 
@@ -201,7 +201,7 @@ def _plan_at(ctx: Context, tree: Path, event: Event, approvals: tuple[Event, ...
     return make_plan(there, request)
 
 
-def _against_plan(git: Git, head: str, event: Event, plan: Plan) -> Iterator[str]:
+def _against_plan(event: Event, plan: Plan) -> Iterator[str]:
     """Where the pull request pins something else than the promotion would now."""
     planned = {move.app: move.new.digest for move in plan.moves}
     for change in event.changes:
@@ -213,7 +213,6 @@ def _against_plan(git: Git, head: str, event: Event, plan: Plan) -> Iterator[str
                 f"{change.app}: the pull request pins {records.short(change.digest)}, a "
                 f"promotion now pins {records.short(now)}; run `promoter promote` to update it"
             )
-    del git, head
 
 
 def _verdict(pull: PullRequest, event: Event, plan: Plan, problems: tuple[str, ...]) -> Verdict:

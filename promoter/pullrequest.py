@@ -126,7 +126,7 @@ def propose(
         planned, change, proposal = again
         base = git.head()
     proposal = dataclasses.replace(proposal, base=base_branch)
-    intent = recovery.begin(
+    recovery.begin(
         git,
         recovery.Intent(
             command=planned.request.action,
@@ -140,11 +140,9 @@ def propose(
         ),
     )
     try:
-        result = _propose(git, remote, base, change, proposal, forge)
+        return _propose(git, remote, base, change, proposal, forge)
     finally:
         recovery.finish(git)
-    del intent
-    return result
 
 
 def _propose(

@@ -3,6 +3,7 @@ that runs promoter as a real process (exit codes, stderr, no traceback)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -175,22 +176,21 @@ def promoter_commits_pass_the_audit() -> Iterator[None]:
         flow.assert_promoter_commits_pass_the_audit()
 
 
-@pytest.fixture
-def github(tmp_path: Path, run: Runner) -> Iterator[tuple[Flow, GitHubServer]]:
-    """The flow case with qa taking pull requests, its remote served as acme/gitops by a
-    loopback GitHub (``tests.githubserver``); no contract violation may happen."""
+@contextlib.contextmanager
+def served_flow(
+    tmp_path: Path, run: Runner, edit: Callable[[str], str], why: str
+) -> Iterator[tuple[Flow, GitHubServer]]:
+    """The flow case with its pipeline changed by ``edit`` (committed and pushed as
+    ``why``), its remote served as acme/gitops by a loopback GitHub
+    (``tests.githubserver``); no contract violation may happen."""
     from tests.githubserver import GitHubServer
     from tests.gitutil import commit_all, git, remote_with_clone
     from tests.test_promote import Flow
 
     work, remote = remote_with_clone(tmp_path, CASES / "flow")
     pipeline = work / "environments" / "pipeline.yaml"
-    pipeline.write_text(
-        pipeline.read_text().replace(
-            "  qa:\n    from: dev\n", "  qa:\n    from: dev\n    promotion: pull-request\n"
-        )
-    )
-    commit_all(work, "qa takes pull requests")
+    pipeline.write_text(edit(pipeline.read_text()))
+    commit_all(work, why)
     git(work, "push", "--quiet")
     server = GitHubServer(remote).start()
     try:
@@ -198,3 +198,16 @@ def github(tmp_path: Path, run: Runner) -> Iterator[tuple[Flow, GitHubServer]]:
         assert server.violations == [], "\n".join(server.violations)
     finally:
         server.stop()
+
+
+@pytest.fixture
+def github(tmp_path: Path, run: Runner) -> Iterator[tuple[Flow, GitHubServer]]:
+    """The flow case with qa taking pull requests, on a loopback GitHub."""
+
+    def edit(text: str) -> str:
+        return text.replace(
+            "  qa:\n    from: dev\n", "  qa:\n    from: dev\n    promotion: pull-request\n"
+        )
+
+    with served_flow(tmp_path, run, edit, "qa takes pull requests") as served:
+        yield served

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CASES, Runner, check_output
+from tests.conftest import Runner, check_output, served_flow
 from tests.githubserver import GitHubServer
-from tests.gitutil import clone, commit_all, git, remote_with_clone
+from tests.gitutil import clone, commit_all, git
 from tests.test_forge_github import BRANCH, QA, _ready
 from tests.test_promote import WEB1, WEB2, Flow
 
@@ -38,19 +38,15 @@ environments:
 @pytest.fixture
 def reviewed(tmp_path: Path, run: Runner) -> Iterator[tuple[Flow, GitHubServer]]:
     """qa takes pull requests and needs one approval, from alice."""
-    work, remote = remote_with_clone(tmp_path, CASES / "flow")
-    pipeline = work / "environments" / "pipeline.yaml"
-    text = pipeline.read_text()
-    text = text.replace("  qa:\n    from: dev\n    gates:\n      checks: [unit-tests]\n", APPROVALS)
-    pipeline.write_text(text.replace("environments:\n", PEOPLE, 1))
-    commit_all(work, "qa takes pull requests, approved by alice")
-    git(work, "push", "--quiet")
-    server = GitHubServer(remote).start()
-    try:
-        yield Flow(work, remote, run), server
-        assert server.violations == [], "\n".join(server.violations)
-    finally:
-        server.stop()
+
+    def edit(text: str) -> str:
+        text = text.replace(
+            "  qa:\n    from: dev\n    gates:\n      checks: [unit-tests]\n", APPROVALS
+        )
+        return text.replace("environments:\n", PEOPLE, 1)
+
+    with served_flow(tmp_path, run, edit, "qa takes pull requests, approved by alice") as served:
+        yield served
 
 
 def _head(server: GitHubServer) -> str:

@@ -228,20 +228,7 @@ def test_recover_puts_right_an_unpushed_commit_and_says_so(
 
 def test_what_a_killed_run_did_not_leave_is_never_touched(flow: Flow) -> None:
     # An intent record is there, but so is a person's own edit: refused, nothing touched.
-    intent = flow.work / ".git" / "promoter" / "intent.json"
-    intent.parent.mkdir(exist_ok=True)
-    base = flow.head()
-    record = {
-        "command": "publish",
-        "branch": "main",
-        "base": base,
-        "files": ["environments/dev.yaml"],
-        "upstream": ["origin", "main"],
-        "started": time.time(),
-        "pid": 1,
-        "commit": None,
-    }
-    intent.write_text(json.dumps(record))
+    intent = _intent(flow)
     (flow.work / "notes.txt").write_text("mine\n")
     result = flow("recover")
     assert result.returncode == 4

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from promoter.model import Artifact
@@ -143,11 +142,6 @@ def _source_range(move: Move) -> str | None:
     if repo.startswith("https://"):
         return f"{text} ([compare]({repo}/compare/{base}...{head}))"
     return f"{text} in {repo}"
-
-
-def apps_of(moves: Sequence[Move]) -> tuple[str, ...]:
-    """The apps a set of moves carries, in order."""
-    return tuple(move.app for move in moves)
 
 
 def proposal_text(plan: Plan) -> str:
